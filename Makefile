@@ -1,0 +1,38 @@
+# The short verbs: make demo, make test, make run, make bench.
+# Only python3 (3.11+) and make are needed; everything else installs into .venv.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: install demo test test-fast run bench verify clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+demo: install  ## seed Jombang, submit every TPS, recap, verify, write out/rekap-ppwp-3517.xlsx
+	$(BIN)/rekap demo
+
+test: install  ## the whole suite: unit, integration (real PostgreSQL, Redis, Celery, HTTP)
+	$(BIN)/pytest
+
+test-fast: install  ## pure unit tests only
+	$(BIN)/pytest tests/unit
+
+run: install  ## the whole stack in the foreground
+	$(BIN)/rekap run
+
+bench: install  ## benchmarks, each against a baseline measured in the same run
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .hypothesis
+
+-include mk/docker.mk

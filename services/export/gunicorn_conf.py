@@ -1,0 +1,5 @@
+import os
+
+from shared.gunicorn_conf import *  # noqa: F401,F403 - the shared settings
+
+bind = f"0.0.0.0:{os.environ.get('EXPORT_PORT', '8002')}"

@@ -1,0 +1,24 @@
+"""The intake service: KPPS submit C.Hasil, PPK correct them (port 8001)."""
+
+from flask import Flask
+from flask_smorest import Api
+
+from shared import web
+
+BODY_LIMIT = 64 * 1024  # a C.Hasil is about 1 KB; anything this big is not one
+
+
+def create_app() -> Flask:
+    app = Flask("rekap-intake")
+    app.config.update(
+        API_TITLE="rekap intake", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        MAX_CONTENT_LENGTH=BODY_LIMIT, JSON_SORT_KEYS=False,
+    )
+    api = Api(app)
+    from services.intake.hasil import blp
+
+    api.register_blueprint(blp)
+    web.install(app, "intake")
+    return app

@@ -1,0 +1,121 @@
+"""The whole stack as local processes: intake and export under gunicorn, recap
+workers and beat under Celery. Used by `rekap run`, `rekap demo`, the
+benchmarks and the integration tests, so all of them run the real thing."""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from shared.embedded import free_port
+
+
+class Stack:
+    def __init__(self, *, workers: int = 1, beat: bool = True, log_dir: Path | None = None,
+                 intake_port: int | None = None, export_port: int | None = None,
+                 web_workers: int | None = None, host: str = "127.0.0.1"):
+        self.intake_port = intake_port or free_port()
+        self.export_port = export_port or free_port()
+        self.host = host
+        self.workers = workers
+        self.beat = beat
+        self.web_workers = web_workers
+        self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="rekap-log-"))
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.metrics_dir = Path(tempfile.mkdtemp(prefix="rekap-metrics-"))
+
+    @property
+    def intake_url(self) -> str:
+        return f"http://127.0.0.1:{self.intake_port}"
+
+    @property
+    def export_url(self) -> str:
+        return f"http://127.0.0.1:{self.export_port}"
+
+    def _env(self) -> dict:
+        env = dict(os.environ, INTAKE_PORT=str(self.intake_port), EXPORT_PORT=str(self.export_port),
+                   PROMETHEUS_MULTIPROC_DIR=str(self.metrics_dir), PYTHONUNBUFFERED="1")
+        if self.web_workers:
+            env["WEB_CONCURRENCY"] = str(self.web_workers)
+        return env
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}.log", "ab")
+        proc = subprocess.Popen([sys.executable, "-m", *args], env=self._env(), stdout=log, stderr=log,
+                                start_new_session=True)
+        self.processes[name] = proc
+        return proc
+
+    def command(self, name: str) -> list[str]:
+        if name == "intake":
+            return ["gunicorn", "-c", "python:services.intake.gunicorn_conf", "-b",
+                    f"{self.host}:{self.intake_port}", "services.intake.app:create_app()"]
+        if name == "export":
+            return ["gunicorn", "-c", "python:services.export.gunicorn_conf", "-b",
+                    f"{self.host}:{self.export_port}", "services.export.app:create_app()"]
+        if name.startswith("worker"):
+            return ["celery", "-A", "shared.celery_app", "worker", "-Q", "rollup,export", "-c", "2",
+                    "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--loglevel=INFO"]
+        if name == "beat":
+            return ["celery", "-A", "shared.celery_app", "beat", "--loglevel=INFO",
+                    "-s", str(self.log_dir / "celerybeat-schedule")]
+        raise KeyError(name)
+
+    def names(self) -> list[str]:
+        return ["intake", "export", *[f"worker{i}" for i in range(1, self.workers + 1)]] + (["beat"] if self.beat else [])
+
+    def start(self, timeout: float = 60) -> "Stack":
+        for name in self.names():
+            self._spawn(name, self.command(name))
+        self.wait_healthy(timeout)
+        return self
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        for url in (self.intake_url, self.export_url):
+            while True:
+                try:
+                    if requests.get(f"{url}/healthz", timeout=1).ok:
+                        break
+                except requests.RequestException:
+                    pass
+                dead = [n for n, p in self.processes.items() if p.poll() is not None]
+                if dead or time.monotonic() > deadline:
+                    raise RuntimeError(f"stack did not start (dead: {dead}); logs in {self.log_dir}")
+                time.sleep(0.1)
+
+    def send(self, name: str, sig: int) -> None:
+        """Send a signal to one process's whole group (gunicorn and Celery children too)."""
+        proc = self.processes[name]
+        if proc.poll() is None:
+            os.killpg(proc.pid, sig)
+
+    def restart(self, name: str) -> None:
+        self.stop_one(name, signal.SIGKILL)
+        self._spawn(name, self.command(name))
+
+    def stop_one(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+        proc = self.processes.get(name)
+        if proc is None or proc.poll() is not None:
+            return
+        self.send(name, sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.send(name, signal.SIGKILL)
+            proc.wait(10)
+
+    def stop(self) -> None:
+        for name in reversed(list(self.processes)):
+            self.stop_one(name)
+
+    def __enter__(self) -> "Stack":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

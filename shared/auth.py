@@ -1,0 +1,102 @@
+"""Bearer tokens and roles.
+
+A token is `id.role.wilayah.expiry` signed with SECRET_KEY (itsdangerous,
+HMAC-SHA256). The database keeps the id, what it grants and whether it was
+revoked, never the key: a database reader cannot forge a token, and a
+revoked token stops working within REVOCATION_CACHE seconds.
+
+Each role acts inside its wilayah, a code prefix, and ranks by breadth:
+kpps (one TPS) < pps (desa) < ppk (kecamatan) < kpu_kab < kpu_prov < kpu.
+"""
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import Connection, text
+
+from shared import settings
+from shared.domain import wilayah as w
+
+PERAN = {"kpps": "tps", "pps": "desa", "ppk": "kecamatan", "kpu_kab": "kabupaten",
+         "kpu_prov": "provinsi", "kpu": "nasional"}
+RANK = {peran: i for i, peran in enumerate(PERAN)}
+REVOCATION_CACHE = 5.0  # seconds a token's database row is trusted without a new look-up
+
+
+@dataclass(frozen=True)
+class Token:
+    id: str
+    peran: str
+    wilayah: str
+    kedaluwarsa: float  # unix time
+
+    @property
+    def subjek(self) -> str:
+        return f"{self.peran}:{self.wilayah}:{self.id}"
+
+    def mencakup(self, kode: str) -> bool:
+        """Does this token's wilayah contain the region `kode`?"""
+        return w.di_dalam(kode, self.wilayah)
+
+    def minimal(self, peran: str) -> bool:
+        """Is this role at least as wide as `peran`?"""
+        return RANK[self.peran] >= RANK[peran]
+
+
+class TokenError(Exception):
+    """No valid token: bad signature, expired, revoked or unknown."""
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(settings.load().secret_key, salt="rekap-token")
+
+
+def issue(conn: Connection, peran: str, wilayah: str, ttl: timedelta, subjek: str = "") -> tuple[str, Token]:
+    if peran not in PERAN:
+        raise ValueError(f"unknown role {peran!r}; one of {', '.join(PERAN)}")
+    if w.tingkat(wilayah) != PERAN[peran]:
+        raise ValueError(f"role {peran} acts on a {PERAN[peran]}, not on {wilayah!r} ({w.tingkat(wilayah)})")
+    exp = datetime.now(timezone.utc) + ttl
+    tok = Token(secrets.token_hex(8), peran, wilayah, exp.timestamp())
+    conn.execute(text("""INSERT INTO token (id, peran, kode_wilayah, subjek, kedaluwarsa)
+                         VALUES (:id, :peran, :wilayah, :subjek, :exp)"""),
+                 {"id": tok.id, "peran": peran, "wilayah": wilayah, "subjek": subjek or tok.subjek, "exp": exp})
+    return _serializer().dumps([tok.id, peran, wilayah, int(tok.kedaluwarsa)]), tok
+
+
+def revoke(conn: Connection, token_id: str) -> bool:
+    return conn.execute(text("UPDATE token SET dicabut = now() WHERE id = :id AND dicabut IS NULL"),
+                        {"id": token_id}).rowcount == 1
+
+
+_known: dict[str, float] = {}  # token id -> when its row was last seen valid
+
+
+def check(conn_factory, raw: str) -> Token:
+    """Verify a bearer token; TokenError if it must be refused."""
+    try:
+        token_id, peran, wilayah, exp = _serializer().loads(raw)
+    except (BadSignature, ValueError, TypeError) as exc:
+        raise TokenError("signature") from exc
+    if exp < time.time():
+        raise TokenError("expired")
+    seen = _known.get(token_id)
+    if seen is None or time.monotonic() - seen > REVOCATION_CACHE:
+        with conn_factory() as conn:
+            row = conn.execute(text("SELECT dicabut FROM token WHERE id = :id"), {"id": token_id}).first()
+        if row is None or row.dicabut is not None:
+            _known.pop(token_id, None)
+            raise TokenError("revoked")
+        _known[token_id] = time.monotonic()
+    return Token(token_id, peran, wilayah, exp)
+
+
+def parse_ttl(value: str) -> timedelta:
+    """'3d', '12h', '30m' -> timedelta."""
+    units = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+    if not value or value[-1] not in units or not value[:-1].isdigit():
+        raise ValueError(f"TTL like 3d, 12h or 30m, not {value!r}")
+    return timedelta(**{units[value[-1]]: int(value[:-1])})
