@@ -66,8 +66,14 @@ class Postgres:
     def url(self) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/rekap"
 
+    def _as_user(self) -> dict:
+        # Drop root's group too: a root group would meet the 0700 group bits of parent dirs.
+        if not self._user:
+            return {}
+        return {"user": self._user, "group": pwd.getpwnam(self._user).pw_gid, "extra_groups": []}
+
     def _run(self, *args: str) -> None:
-        done = subprocess.run([str(self.bin / args[0]), *args[1:]], user=self._user,
+        done = subprocess.run([str(self.bin / args[0]), *args[1:]], **self._as_user(),
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if done.returncode:
             raise RuntimeError(f"{args[0]} failed: {done.stderr.strip()}")
@@ -75,6 +81,11 @@ class Postgres:
     def start(self) -> "Postgres":
         self.directory.mkdir(parents=True, exist_ok=True)
         if self._user:
+            # The unprivileged user must traverse every parent (pytest's tmp dirs are 0700).
+            for parent in self.directory.resolve().parents:
+                mode = parent.stat().st_mode
+                if not mode & 0o001:
+                    parent.chmod(mode | 0o001)
             entry = pwd.getpwnam(self._user)
             os.chown(self.directory, entry.pw_uid, entry.pw_gid)
             os.chmod(self.directory, 0o755)
@@ -87,7 +98,7 @@ class Postgres:
              "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.directory}",
              "-c", "max_connections=300", "-c", "shared_buffers=512MB",
              "-c", "max_locks_per_transaction=256", "-c", "work_mem=32MB"],
-            user=self._user, stdout=log, stderr=log, start_new_session=True)
+            **self._as_user(), stdout=log, stderr=log, start_new_session=True)
         _wait(self._create_database, "PostgreSQL")
         return self
 
@@ -146,7 +157,6 @@ def services(directory: Path | None = None):
     export their URLs, and stop them (and delete their files) on exit."""
     owned = directory is None
     directory = Path(directory or tempfile.mkdtemp(prefix="rekap-"))
-    directory.chmod(0o755)  # the unprivileged postgres user must reach its data directory
     started = []
     try:
         if not os.environ.get("DATABASE_URL"):

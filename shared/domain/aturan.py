@@ -147,7 +147,11 @@ def pengguna_dpt_melebihi_dpt(isian: Mapping, paslon: list[int]) -> list[Temuan]
 def melebihi_kapasitas(isian: Mapping, paslon: list[int]) -> list[Temuan]:
     dpt_j = _j(isian["pemilih"]["dpt"])
     cap = kapasitas(dpt_j)
-    counts = {f"pengguna.{jenis}.j": _j(isian["pengguna"][jenis]) for jenis in JENIS_PEMILIH}
+    counts = {}
+    for jenis in JENIS_PEMILIH:
+        block = isian["pengguna"][jenis]
+        counts.update({f"pengguna.{jenis}.l": block["l"], f"pengguna.{jenis}.p": block["p"],
+                       f"pengguna.{jenis}.j": _j(block)})
     counts["pengguna.total.j"] = _pengguna_j(isian)
     counts.update({f"suara.{n}": v for n, v in isian["suara"].items()})
     counts["suara"] = sum(isian["suara"].values())

@@ -10,7 +10,7 @@ NASIONAL = "0"
 # tingkat (level) by the length of its code, top down.
 PANJANG = {"nasional": 1, "provinsi": 2, "kabupaten": 4, "kecamatan": 6, "desa": 10, "tps": 13}
 TINGKAT = list(PANJANG)
-_TINGKAT_BY_LENGTH = {n: t for t, n in PANJANG.items()}
+_TINGKAT_BY_LENGTH = {n: t for t, n in PANJANG.items() if t != "nasional"}
 
 
 def tingkat(kode: str) -> str:

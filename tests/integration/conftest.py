@@ -1,0 +1,91 @@
+"""Integration fixtures: the real stack (gunicorn intake and export, a Celery
+worker and beat as separate processes) on free loopback ports."""
+
+import time
+import uuid
+
+import pytest
+import requests
+from sqlalchemy import text
+
+from shared import auth
+from shared.db.engine import engine
+
+
+@pytest.fixture(scope="session")
+def stack(services, tmp_path_factory):
+    from services.stack import Stack
+
+    log_dir = tmp_path_factory.mktemp("stack-logs")
+    with Stack(workers=1, beat=True, log_dir=log_dir, web_workers=2) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def issue(services):
+    """issue(role, wilayah) -> a raw bearer token."""
+
+    def make(peran: str, wilayah: str, ttl: str = "1h") -> str:
+        with engine().begin() as conn:
+            raw, _ = auth.issue(conn, peran, wilayah, auth.parse_ttl(ttl), subjek="test")
+        return raw
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tps_pool(services):
+    """Hands out Jombang TPS codes no other test has used, one desa at a time."""
+    with engine().connect() as conn:
+        desa = conn.execute(text("""SELECT kode FROM wilayah WHERE tingkat = 'desa' AND kode LIKE '3517%'
+                                    ORDER BY kode""")).scalars().all()
+    remaining = iter(desa)
+
+    def next_desa() -> tuple[str, list[str]]:
+        kode = next(remaining)
+        with engine().connect() as conn:
+            tps = conn.execute(text("SELECT kode FROM wilayah WHERE kode_induk = :d ORDER BY kode"),
+                               {"d": kode}).scalars().all()
+        return kode, tps
+
+    return next_desa
+
+
+class Client:
+    """A KPPS-like client of the intake API."""
+
+    def __init__(self, base: str, raw_token: str | None):
+        self.base = base
+        self.session = requests.Session()
+        if raw_token:
+            self.session.headers["Authorization"] = f"Bearer {raw_token}"
+
+    def submit(self, kode_tps: str, body, key: str | None = None, kontes: str = "ppwp", path: str = "",
+               **kwargs) -> requests.Response:
+        headers = {"Idempotency-Key": key or str(uuid.uuid4()), **kwargs.pop("headers", {})}
+        return self.session.post(f"{self.base}/api/v1/hasil/{kontes}/{kode_tps}{path}", json=body,
+                                 headers=headers, timeout=30, **kwargs)
+
+
+@pytest.fixture
+def client(stack, issue):
+    return lambda raw_token=None: Client(stack.intake_url, raw_token)
+
+
+def quiesce(timeout: float = 60) -> None:
+    """Wait until every accepted result has been rolled up (the outbox is empty)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with engine().connect() as conn:
+            if conn.execute(text("SELECT count(*) FROM outbox")).scalar_one() == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError("the outbox did not drain")
+
+
+def recap(stack, kode: str, kontes: str = "ppwp") -> dict:
+    resp = requests.get(f"{stack.export_url}/api/v1/rekap/{kontes}/{kode}", timeout=30)
+    resp.raise_for_status()
+    return resp.json()
+
+
