@@ -50,8 +50,14 @@ class TokenError(Exception):
     """No valid token: bad signature, expired, revoked or unknown."""
 
 
+_serializers: dict[str, URLSafeSerializer] = {}
+
+
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(settings.load().secret_key, salt="rekap-token")
+    key = settings.load().secret_key
+    if key not in _serializers:
+        _serializers[key] = URLSafeSerializer(key, salt="rekap-token")
+    return _serializers[key]
 
 
 def issue(conn: Connection, peran: str, wilayah: str, ttl: timedelta, subjek: str = "") -> tuple[str, Token]:

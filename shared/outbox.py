@@ -23,6 +23,7 @@ KEDALAMAN = {"desa": 4, "kecamatan": 3, "kabupaten": 2, "provinsi": 1, "nasional
 # burst of submissions sends one task, not thousands (coalescing).
 SCHEDULED_KEY = "rekap:rollup:dijadwalkan"
 SCHEDULED_TTL_MS = 2000  # a lost task is sent again by the next submission after this
+GATHER_SECONDS = 0.1  # a new task waits this long, so a burst is rolled up in batches
 
 _redis: dict[str, redis.Redis] = {}
 
@@ -45,7 +46,7 @@ def publish(force: bool = False) -> bool:
 
     try:
         if force or client().set(SCHEDULED_KEY, 1, nx=True, px=SCHEDULED_TTL_MS):
-            app.send_task("rekap.rollup", retry=False)
+            app.send_task("rekap.rollup", retry=False, countdown=0 if force else GATHER_SECONDS)
             return True
     except Exception as exc:  # noqa: BLE001 - the outbox row is safe; the reconciler retries
         log.warning("rollup not published (the reconciler will): %s", exc)

@@ -28,8 +28,20 @@ class Settings:
         return self.database_url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
+_NAMES = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "INTAKE_PORT", "EXPORT_PORT", "REKAP_DATA_DIR")
+_cache: dict[tuple, Settings] = {}
+
+
 def load() -> Settings:
-    env = os.environ
+    """The settings as the environment says now (cached per distinct environment:
+    this runs on every request, and tests change the environment between runs)."""
+    key = tuple(os.environ.get(name) for name in _NAMES)
+    if key not in _cache:
+        _cache[key] = _read(os.environ)
+    return _cache[key]
+
+
+def _read(env) -> Settings:
     return Settings(
         database_url=_sqlalchemy_url(env.get("DATABASE_URL", "postgresql+psycopg://rekap:rekap@127.0.0.1:5432/rekap")),
         redis_url=env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),

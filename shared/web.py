@@ -8,6 +8,7 @@ import time
 from flask import Flask, Response, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from shared import outbox
@@ -105,6 +106,14 @@ def install(app: Flask, service: str) -> None:
             temuan = [{"kode": "ISIAN_TIDAK_VALID", "pesan": "Isian tidak valid.", "message": str(messages),
                        "fields": []}]
         return Problem(exc.code or 500, temuan=temuan).response()
+
+    @app.errorhandler(DBAPIError)
+    def _database(exc: DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, OperationalError):
+            log.warning("database unavailable: %s", exc.__class__.__name__)
+            return Problem(503).response()
+        log.exception("database error")
+        return Problem(500).response()
 
     @app.errorhandler(Exception)
     def _crash(exc: Exception):

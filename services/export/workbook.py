@@ -378,7 +378,7 @@ def _siapkan(ws, lebar: Sequence[float], *, beku: str, judul_baris: str, judul_k
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.6
-    ws.oddFooter.left.text = _teks(catatan_kaki).replace("&", "&&")
+    ws.oddFooter.left.text = _teks(catatan_kaki)[:180].replace("&", "&&")  # Excel: 255 chars at most
     ws.oddFooter.left.size = 8
     ws.oddFooter.right.text = "Halaman &P dari &N"
     ws.oddFooter.right.size = 8
@@ -425,6 +425,16 @@ class _Konteks:
         return _N_AWAL + len(self.paslon) + 3
 
 
+def _sebutan(tingkat: str | None, nama: str) -> str:
+    """How a region is named in a title: KABUPATEN JOMBANG, KOTA SURABAYA, KECAMATAN PLOSO."""
+    nama = nama.strip()
+    if tingkat in ("kabupaten", "kota"):
+        return nama if nama.upper().startswith("KOTA ") else f"KABUPATEN {nama}"
+    awalan = {"provinsi": "PROVINSI", "kecamatan": "KECAMATAN", "desa": "DESA/KELURAHAN",
+              "kelurahan": "KELURAHAN"}.get(tingkat or "")
+    return f"{awalan} {nama}" if awalan else nama
+
+
 def _konteks(rekap, kontes, dibuat, versi_data) -> _Konteks:
     tingkat = _TINGKAT.get(rekap.get("tingkat") or "", _TINGKAT_LAIN)
     paslon = _daftar_paslon(kontes, rekap)
@@ -435,7 +445,7 @@ def _konteks(rekap, kontes, dibuat, versi_data) -> _Konteks:
         except (TypeError, ValueError):
             nomor = None
         kunci_paslon.append((p.kunci, nomor))
-    nama_wilayah = f"{tingkat.label.upper()} {rekap.get('nama') or ''} ({rekap.get('kode') or '-'})"
+    nama_wilayah = f"{_sebutan(rekap.get('tingkat'), rekap.get('nama') or '')} ({rekap.get('kode') or '-'})"
     nama_kontes = kontes.get("nama") or kontes.get("kode") or rekap.get("kontes") or ""
     waktu = _waktu_utc(dibuat)
     waktu = waktu.strftime("%Y-%m-%d %H:%M UTC") if isinstance(waktu, datetime) else str(waktu)

@@ -21,15 +21,16 @@ blp = Blueprint("hasil", __name__, url_prefix="/api/v1/hasil", description="C.Ha
 _schema = CHasil()
 
 
-def _found(kontes: str, kode_tps: str) -> list[int]:
+def _paslon(kontes: str) -> list[int]:
     numbers = store.paslon(kontes)
     if numbers is None:
         raise Problem(404, "KONTES_TIDAK_DIKENAL", f"Kontes '{kontes}' tidak dikenal.", f"Unknown contest '{kontes}'.")
-    with engine().connect() as conn:
-        if not store.tps_votes_in(conn, kontes, kode_tps):
-            raise Problem(404, "TPS_TIDAK_DIKENAL", f"TPS '{kode_tps}' tidak dikenal untuk kontes {kontes}.",
-                          f"TPS '{kode_tps}' is not known for contest {kontes}.")
     return numbers
+
+
+def _tps_not_found(kontes: str, kode_tps: str) -> Problem:
+    return Problem(404, "TPS_TIDAK_DIKENAL", f"TPS '{kode_tps}' tidak dikenal untuk kontes {kontes}.",
+                   f"TPS '{kode_tps}' is not known for contest {kontes}.")
 
 
 def _body() -> dict:
@@ -56,7 +57,7 @@ def receive(kontes: str, kode_tps: str, jenis: str, peran: str) -> tuple[dict, i
     """The whole write path: authorize, parse, check the rules, store, publish."""
     tok = wajib(peran, kode_tps)
     key = _idempotency_key()
-    numbers = _found(kontes, kode_tps)
+    numbers = _paslon(kontes)
     body = _body()
     alasan = body.pop("alasan", None) if jenis != "kirim" else None
     if jenis != "kirim" and not (isinstance(alasan, str) and alasan.strip()):
@@ -78,10 +79,12 @@ def receive(kontes: str, kode_tps: str, jenis: str, peran: str) -> tuple[dict, i
                       "the findings and submit again with a new Idempotency-Key.", temuan)
     canonical = json.dumps({"isian": body, "alasan": alasan, "jenis": jenis}, sort_keys=True, separators=(",", ":"))
     try:
-        jawaban, replayed = store.save(
+        saved = store.save(
             kontes=kontes, kode_tps=kode_tps, jenis=jenis, isian=body, angka=hasil.ratakan(isian), status=status,
             temuan=temuan, oleh=tok.subjek, key=key, sha=hashlib.sha256(canonical.encode()).hexdigest(),
             alasan=alasan)
+    except store.NotFound:
+        raise _tps_not_found(kontes, kode_tps) from None
     except store.KeyConflict:
         raise Problem(409, "IDEMPOTENCY_KEY_BENTROK",
                       "Idempotency-Key ini sudah dipakai untuk isian lain. Pakai kunci baru untuk isian baru.",
@@ -90,10 +93,10 @@ def receive(kontes: str, kode_tps: str, jenis: str, peran: str) -> tuple[dict, i
         raise Problem(409, "WILAYAH_DIKUNCI",
                       f"Wilayah {exc.kode} sudah dikunci setelah rapat pleno; hubungi PPK/KPU untuk membuka kunci.",
                       f"Region {exc.kode} is locked after its plenary; ask the PPK/KPU to unlock it.") from None
-    if not replayed:
+    if not saved.replayed:
         HASIL.labels(jenis, status).inc()
         outbox.publish()
-    return jawaban, 201
+    return saved.jawaban, 201
 
 
 @blp.route("/<string:kontes>/<string:kode_tps>")
@@ -110,13 +113,15 @@ class HasilTps(MethodView):
         tok = token()
         if not tok.mencakup(kode_tps):
             raise Problem(403)
-        _found(kontes, kode_tps)
+        _paslon(kontes)
         with engine().connect() as conn:
             row = conn.execute(text("""
                 SELECT h.versi, h.jenis, h.status, h.isian, h.temuan, h.alasan, h.oleh, h.dibuat
                 FROM hasil_kini k JOIN hasil h ON h.id = k.hasil_id
                 WHERE k.kontes = :k AND k.kode_tps = :t"""), {"k": kontes, "t": kode_tps}).first()
         if row is None:
+            if not store.known_tps(kontes, kode_tps):
+                raise _tps_not_found(kontes, kode_tps)
             raise Problem(404, "BELUM_ADA_HASIL", f"TPS {kode_tps} belum mengirim hasil.",
                           f"TPS {kode_tps} has not submitted a result yet.")
         return {"kode_tps": kode_tps, "kontes": kontes, **_version(row)}

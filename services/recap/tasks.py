@@ -2,8 +2,10 @@
 
 `rekap.rollup` drains the outbox level by level, deepest first, for a few
 seconds at most, then hands what is left to a fresh task (short tasks keep
-redelivery cheap after a crash). When a batch comes back full it first asks
-for a second task, so idle workers on other hosts join a big backlog.
+redelivery cheap after a crash). A task is scheduled only when none is
+pending (shared.outbox), after a short delay that lets a burst gather into
+batches; while one runs longer than the flag lives, the next submission
+schedules another, so idle workers on other hosts join a big backlog.
 
 `rekap.rekonsiliasi` runs on Celery beat: whatever a lost message, a dead
 worker or a Redis outage left in the outbox is picked up again.
@@ -17,35 +19,48 @@ from sqlalchemy import text
 from shared import outbox
 from shared.celery_app import app
 from shared.db.engine import engine
-from services.recap.rollup import BATCH, pending, rollup_batch
+from services.recap.rollup import pending, rollup_batch
 
 log = logging.getLogger(__name__)
 
 TIME_BUDGET = 3.0  # seconds of work per task before handing over
 
 
-@app.task(name="rekap.rollup")
-def rollup() -> int:
-    # Clear the flag first: a submission landing from now on schedules a new task.
-    try:
-        outbox.client().delete(outbox.SCHEDULED_KEY)
-    except Exception as exc:  # noqa: BLE001 - Redis flaky: we are running anyway
-        log.warning("could not clear the schedule flag: %s", exc)
+def _drain(deadline: float) -> tuple[int, bool]:
+    """Roll up level by level, deepest first, until the outbox is empty or the deadline.
+    Returns (outbox rows claimed, emptied?)."""
     done = 0
-    started = time.monotonic()
-    while time.monotonic() - started < TIME_BUDGET:
+    while time.monotonic() < deadline:
         claimed_in_pass = 0
         for depth in (4, 3, 2, 1, 0):
             with engine().begin() as conn:
-                claimed = rollup_batch(conn, depth)
-            if claimed >= BATCH:
-                outbox.publish()  # a backlog: let another worker help
-            claimed_in_pass += claimed
+                claimed_in_pass += rollup_batch(conn, depth)
         done += claimed_in_pass
         if not claimed_in_pass:
+            return done, True
+    return done, False
+
+
+@app.task(name="rekap.rollup")
+def rollup() -> int:
+    deadline = time.monotonic() + TIME_BUDGET
+    done = 0
+    while True:
+        claimed, emptied = _drain(deadline)
+        done += claimed
+        if not emptied:
+            outbox.publish(force=True)  # budget spent with work left: continue in a fresh task
             return done
-    outbox.publish(force=True)  # budget spent with work left: continue in a fresh task
-    return done
+        # Empty: clear the flag so the next submission schedules a task, then look once
+        # more, so that nothing committed between the last claim and the clearing waits.
+        try:
+            outbox.client().delete(outbox.SCHEDULED_KEY)
+        except Exception as exc:  # noqa: BLE001 - the flag expires by itself
+            log.warning("could not clear the schedule flag: %s", exc)
+        claimed, emptied = _drain(deadline)
+        done += claimed
+        if emptied and not claimed:
+            return done
 
 
 @app.task(name="rekap.rekonsiliasi")

@@ -1,5 +1,7 @@
 """One SQLAlchemy engine per process and database URL, made lazily from the settings."""
 
+import os
+
 from sqlalchemy import Engine, create_engine
 
 from shared import settings
@@ -7,11 +9,16 @@ from shared import settings
 _engines: dict[str, Engine] = {}
 
 
-def engine(pool_size: int = 5) -> Engine:
+def engine() -> Engine:
     url = settings.load().database_url
     if url not in _engines:
-        _engines[url] = create_engine(url, pool_size=pool_size, max_overflow=pool_size,
-                                      pool_pre_ping=True, pool_recycle=300)
+        # Enough pooled connections for every gunicorn thread: connections beyond the
+        # pool are closed on return, and opening one costs more than the request.
+        size = int(os.environ.get("DB_POOL_SIZE", int(os.environ.get("WEB_THREADS", 8)) + 2))
+        # No pre-ping (a round trip per request): after a database restart the first
+        # request per process fails with 503 and SQLAlchemy drops the stale pool;
+        # clients retry with their Idempotency-Key.
+        _engines[url] = create_engine(url, pool_size=size, max_overflow=size, pool_recycle=300)
     return _engines[url]
 
 

@@ -200,8 +200,13 @@ def test_frozen_header_and_page_setup(kabupaten):
 def test_document_properties(kabupaten):
     props = kabupaten["wb"].properties
     assert props.creator == "rekap"
-    assert "JOMBANG" in props.title and KONTES["nama"] in props.title
+    assert "KABUPATEN JOMBANG (3517)" in props.title and KONTES["nama"] in props.title
     assert props.created == DIBUAT_UTC
+
+
+def test_a_kota_is_not_called_kabupaten():
+    rekap = wilayah("3578", "KOTA SURABAYA", nol(), 0, 0, tingkat="kabupaten", anak=[])
+    assert "- KOTA SURABAYA (3578)" in tulis(rekap, []).properties.title
 
 
 def test_styles_are_few_and_named(kabupaten):
