@@ -17,5 +17,5 @@ def config() -> Config:
     return cfg
 
 
-def upgrade(revision: str = "head") -> None:
+def upgrade(revision: str = "heads") -> None:
     command.upgrade(config(), revision)
