@@ -1,12 +1,18 @@
 """The whole stack as local processes: intake and export under gunicorn, recap
 workers and beat under Celery. Used by `rekap run`, `rekap demo`, the
-benchmarks and the integration tests, so all of them run the real thing."""
+benchmarks and the integration tests, so all of them run the real thing.
+
+Like the compose stack's restart policy, a process that dies (a crash, a
+SIGKILL from a chaos test, a Celery worker giving up after its broker went
+away) is started again, unless it was stopped on purpose.
+"""
 
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -18,7 +24,7 @@ from shared.embedded import free_port
 class Stack:
     def __init__(self, *, workers: int = 1, beat: bool = True, log_dir: Path | None = None,
                  intake_port: int | None = None, export_port: int | None = None,
-                 web_workers: int | None = None, host: str = "127.0.0.1"):
+                 web_workers: int | None = None, host: str = "127.0.0.1", supervise: bool = True):
         self.intake_port = intake_port or free_port()
         self.export_port = export_port or free_port()
         self.host = host
@@ -27,6 +33,11 @@ class Stack:
         self.web_workers = web_workers
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="rekap-log-"))
         self.processes: dict[str, subprocess.Popen] = {}
+        self.restarts: dict[str, int] = {}
+        self.supervise = supervise
+        self._held: set[str] = set()  # stopped on purpose: not restarted
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
         self.metrics_dir = Path(tempfile.mkdtemp(prefix="rekap-metrics-"))
 
     @property
@@ -73,7 +84,17 @@ class Stack:
         for name in self.names():
             self._spawn(name, self.command(name))
         self.wait_healthy(timeout)
+        if self.supervise:
+            threading.Thread(target=self._watch, name="rekap-supervisor", daemon=True).start()
         return self
+
+    def _watch(self) -> None:
+        while not self._closing.wait(0.5):
+            with self._lock:
+                for name, proc in list(self.processes.items()):
+                    if proc.poll() is not None and name not in self._held:
+                        self.restarts[name] = self.restarts.get(name, 0) + 1
+                        self._spawn(name, self.command(name))
 
     def wait_healthy(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -97,9 +118,19 @@ class Stack:
 
     def restart(self, name: str) -> None:
         self.stop_one(name, signal.SIGKILL)
-        self._spawn(name, self.command(name))
+        self.resume(name)
+
+    def resume(self, name: str) -> None:
+        """Start again a process stopped with stop_one."""
+        with self._lock:
+            self._held.discard(name)
+            if self.processes[name].poll() is not None:
+                self._spawn(name, self.command(name))
 
     def stop_one(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+        """Stop one process and keep it stopped (until resume)."""
+        with self._lock:
+            self._held.add(name)
         proc = self.processes.get(name)
         if proc is None or proc.poll() is not None:
             return
@@ -111,6 +142,7 @@ class Stack:
             proc.wait(10)
 
     def stop(self) -> None:
+        self._closing.set()
         for name in reversed(list(self.processes)):
             self.stop_one(name)
 

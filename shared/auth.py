@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Connection, text
 
-from shared import settings
+from shared import audit, settings
 from shared.domain import wilayah as w
 
 PERAN = {"kpps": "tps", "pps": "desa", "ppk": "kecamatan", "kpu_kab": "kabupaten",
@@ -60,7 +60,8 @@ def _serializer() -> URLSafeSerializer:
     return _serializers[key]
 
 
-def issue(conn: Connection, peran: str, wilayah: str, ttl: timedelta, subjek: str = "") -> tuple[str, Token]:
+def issue(conn: Connection, peran: str, wilayah: str, ttl: timedelta, subjek: str = "",
+          oleh: str = "cli") -> tuple[str, Token]:
     if peran not in PERAN:
         raise ValueError(f"unknown role {peran!r}; one of {', '.join(PERAN)}")
     if w.tingkat(wilayah) != PERAN[peran]:
@@ -70,12 +71,17 @@ def issue(conn: Connection, peran: str, wilayah: str, ttl: timedelta, subjek: st
     conn.execute(text("""INSERT INTO token (id, peran, kode_wilayah, subjek, kedaluwarsa)
                          VALUES (:id, :peran, :wilayah, :subjek, :exp)"""),
                  {"id": tok.id, "peran": peran, "wilayah": wilayah, "subjek": subjek or tok.subjek, "exp": exp})
+    audit.record(conn, oleh, "token_terbit", wilayah, token=tok.id, peran=peran, kedaluwarsa=exp.isoformat())
     return _serializer().dumps([tok.id, peran, wilayah, int(tok.kedaluwarsa)]), tok
 
 
-def revoke(conn: Connection, token_id: str) -> bool:
-    return conn.execute(text("UPDATE token SET dicabut = now() WHERE id = :id AND dicabut IS NULL"),
-                        {"id": token_id}).rowcount == 1
+def revoke(conn: Connection, token_id: str, oleh: str = "cli") -> bool:
+    row = conn.execute(text("""UPDATE token SET dicabut = now() WHERE id = :id AND dicabut IS NULL
+                               RETURNING kode_wilayah"""), {"id": token_id}).first()
+    if row is None:
+        return False
+    audit.record(conn, oleh, "token_cabut", row.kode_wilayah, token=token_id)
+    return True
 
 
 _known: dict[str, float] = {}  # token id -> when its row was last seen valid

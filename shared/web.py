@@ -5,7 +5,9 @@ import logging
 import os
 import time
 
-from flask import Flask, Response, g, jsonify, request
+from pathlib import Path
+
+from flask import Blueprint, Flask, Response, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -41,6 +43,10 @@ UMUM = {
     503: ("TIDAK_TERSEDIA", "Layanan sedang tidak tersedia; kirim ulang nanti dengan Idempotency-Key yang sama.",
           "Service unavailable; retry later with the same Idempotency-Key."),
 }
+
+
+# Interactive API docs at /docs, with Swagger UI's files served by rekap itself.
+OPENAPI_DOCS = {"OPENAPI_SWAGGER_UI_PATH": "docs", "OPENAPI_SWAGGER_UI_URL": "/docs/aset/"}
 
 
 class Problem(Exception):
@@ -120,6 +126,10 @@ def install(app: Flask, service: str) -> None:
         log.exception("unhandled error")
         return Problem(500).response()
 
+    import flask_swagger_ui
+
+    app.register_blueprint(Blueprint("docs_aset", __name__, static_url_path="/docs/aset",
+                                     static_folder=str(Path(flask_swagger_ui.__file__).parent / "dist")))
     app.add_url_rule("/healthz", "healthz", lambda: jsonify({"status": "ok", "service": service}))
     app.add_url_rule("/readyz", "readyz", _ready)
     app.add_url_rule("/metrics", "metrics", _metrics)

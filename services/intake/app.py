@@ -13,12 +13,13 @@ def create_app() -> Flask:
     app.config.update(
         API_TITLE="rekap intake", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        **web.OPENAPI_DOCS,
         MAX_CONTENT_LENGTH=BODY_LIMIT, JSON_SORT_KEYS=False,
     )
     api = Api(app)
-    from services.intake.hasil import blp
+    from services.intake import hasil, wilayah
 
-    api.register_blueprint(blp)
+    api.register_blueprint(hasil.blp)
+    api.register_blueprint(wilayah.blp)
     web.install(app, "intake")
     return app

@@ -1,4 +1,9 @@
-"""The C.Hasil endpoints: submit, read, history."""
+"""The C.Hasil endpoints: submit, correct, PSU, read the current version and its history.
+
+Every write goes the same way (`receive`): authorize, parse, check the rules
+of shared.domain.aturan, store one new version with its outbox row, wake the
+recap. Only the role and the kind of version differ.
+"""
 
 import hashlib
 import json
@@ -12,13 +17,23 @@ from sqlalchemy import text
 from shared import outbox
 from shared.db.engine import engine
 from shared.domain import aturan, hasil
-from shared.web import HASIL, Problem, token, wajib
+from shared.web import HASIL, Problem, wajib
 from services.intake import store
-from services.intake.schemas import CHasil, Jawaban, temuan_dari_error
+from services.intake.schemas import CHasil, Jawaban, Koreksi, temuan_dari_error
 
 blp = Blueprint("hasil", __name__, url_prefix="/api/v1/hasil", description="C.Hasil per TPS")
 
 _schema = CHasil()
+
+KEY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string"},
+              "description": "unique per submission; send the same key again when you retry"}
+
+# The kinds of version: who may write them, and whether they need a reason.
+JENIS = {
+    "kirim": {"peran": "kpps", "alasan": False},  # the KPPS's result (or a resubmission)
+    "koreksi": {"peran": "ppk", "alasan": True},  # a PPK correction at the plenary
+    "psu": {"peran": "kpps", "alasan": True},  # a repeat vote (PSU) replacing the original
+}
 
 
 def _paslon(kontes: str) -> list[int]:
@@ -53,16 +68,23 @@ def _idempotency_key() -> str:
     return key
 
 
-def receive(kontes: str, kode_tps: str, jenis: str, peran: str) -> tuple[dict, int]:
+def _alasan(body: dict, required: bool) -> str | None:
+    alasan = body.pop("alasan", None)
+    if required and not (isinstance(alasan, str) and alasan.strip()):
+        raise Problem(422, temuan=[{"kode": "ALASAN_WAJIB",
+                                    "pesan": "Alasan wajib diisi (mis. nomor berita acara pleno atau keputusan PSU).",
+                                    "message": "A reason (alasan) is required, e.g. the plenary minutes or PSU decision.",
+                                    "fields": ["alasan"]}])
+    return alasan.strip() if isinstance(alasan, str) else None
+
+
+def receive(kontes: str, kode_tps: str, jenis: str) -> tuple[dict, int]:
     """The whole write path: authorize, parse, check the rules, store, publish."""
-    tok = wajib(peran, kode_tps)
+    tok = wajib(JENIS[jenis]["peran"], kode_tps)
     key = _idempotency_key()
     numbers = _paslon(kontes)
     body = _body()
-    alasan = body.pop("alasan", None) if jenis != "kirim" else None
-    if jenis != "kirim" and not (isinstance(alasan, str) and alasan.strip()):
-        raise Problem(422, temuan=[{"kode": "ALASAN_WAJIB", "pesan": "Alasan koreksi wajib diisi.",
-                                    "message": "A reason (alasan) is required.", "fields": ["alasan"]}])
+    alasan = _alasan(body, JENIS[jenis]["alasan"]) if JENIS[jenis]["alasan"] else None
     try:
         isian = _schema.load(body)
     except ValidationError as exc:
@@ -85,6 +107,9 @@ def receive(kontes: str, kode_tps: str, jenis: str, peran: str) -> tuple[dict, i
             alasan=alasan)
     except store.NotFound:
         raise _tps_not_found(kontes, kode_tps) from None
+    except store.NothingToCorrect:
+        raise Problem(404, "BELUM_ADA_HASIL", f"TPS {kode_tps} belum mengirim hasil; tidak ada yang dikoreksi.",
+                      f"TPS {kode_tps} has no result yet; there is nothing to correct.") from None
     except store.KeyConflict:
         raise Problem(409, "IDEMPOTENCY_KEY_BENTROK",
                       "Idempotency-Key ini sudah dipakai untuk isian lain. Pakai kunci baru untuk isian baru.",
@@ -99,34 +124,63 @@ def receive(kontes: str, kode_tps: str, jenis: str, peran: str) -> tuple[dict, i
     return saved.jawaban, 201
 
 
+def _versions(kontes: str, kode_tps: str, current_only: bool) -> list[dict]:
+    """Versions of a TPS result, oldest first (or only the current one)."""
+    wajib("kpps", kode_tps)
+    _paslon(kontes)
+    query = """
+        SELECT h.versi, h.jenis, h.status, h.isian, h.temuan, h.alasan, h.oleh, h.dibuat
+        FROM hasil h WHERE h.kontes = :k AND h.kode_tps = :t ORDER BY h.versi"""
+    if current_only:
+        query = """
+            SELECT h.versi, h.jenis, h.status, h.isian, h.temuan, h.alasan, h.oleh, h.dibuat
+            FROM hasil_kini k JOIN hasil h ON h.id = k.hasil_id WHERE k.kontes = :k AND k.kode_tps = :t"""
+    with engine().connect() as conn:
+        rows = conn.execute(text(query), {"k": kontes, "t": kode_tps}).all()
+    if not rows:
+        if not store.known_tps(kontes, kode_tps):
+            raise _tps_not_found(kontes, kode_tps)
+        if current_only:
+            raise Problem(404, "BELUM_ADA_HASIL", f"TPS {kode_tps} belum mengirim hasil.",
+                          f"TPS {kode_tps} has not submitted a result yet.")
+    return [{"kode_tps": kode_tps, "kontes": kontes, "versi": r.versi, "jenis": r.jenis, "status": r.status,
+             "isian": r.isian, "temuan": r.temuan, "alasan": r.alasan, "oleh": r.oleh,
+             "dibuat": r.dibuat.isoformat()} for r in rows]
+
+
 @blp.route("/<string:kontes>/<string:kode_tps>")
 class HasilTps(MethodView):
-    @blp.doc(requestBody={"content": {"application/json": {"schema": CHasil}}},
-             parameters=[{"in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string"}}])
+    @blp.doc(requestBody={"content": {"application/json": {"schema": CHasil}}}, parameters=[KEY_HEADER])
     @blp.response(201, Jawaban)
     def post(self, kontes: str, kode_tps: str):
-        """Submit (or resubmit) the C.Hasil of a TPS"""
-        return receive(kontes, kode_tps, "kirim", "kpps")
+        """Submit (or resubmit) the C.Hasil of a TPS (kpps or wider)"""
+        return receive(kontes, kode_tps, "kirim")
 
     def get(self, kontes: str, kode_tps: str):
         """The current version of a TPS result"""
-        tok = token()
-        if not tok.mencakup(kode_tps):
-            raise Problem(403)
-        _paslon(kontes)
-        with engine().connect() as conn:
-            row = conn.execute(text("""
-                SELECT h.versi, h.jenis, h.status, h.isian, h.temuan, h.alasan, h.oleh, h.dibuat
-                FROM hasil_kini k JOIN hasil h ON h.id = k.hasil_id
-                WHERE k.kontes = :k AND k.kode_tps = :t"""), {"k": kontes, "t": kode_tps}).first()
-        if row is None:
-            if not store.known_tps(kontes, kode_tps):
-                raise _tps_not_found(kontes, kode_tps)
-            raise Problem(404, "BELUM_ADA_HASIL", f"TPS {kode_tps} belum mengirim hasil.",
-                          f"TPS {kode_tps} has not submitted a result yet.")
-        return {"kode_tps": kode_tps, "kontes": kontes, **_version(row)}
+        return _versions(kontes, kode_tps, current_only=True)[0]
 
 
-def _version(row) -> dict:
-    return {"versi": row.versi, "jenis": row.jenis, "status": row.status, "isian": row.isian,
-            "temuan": row.temuan, "alasan": row.alasan, "oleh": row.oleh, "dibuat": row.dibuat.isoformat()}
+@blp.route("/<string:kontes>/<string:kode_tps>/koreksi")
+class KoreksiTps(MethodView):
+    @blp.doc(requestBody={"content": {"application/json": {"schema": Koreksi}}}, parameters=[KEY_HEADER])
+    @blp.response(201, Jawaban)
+    def post(self, kontes: str, kode_tps: str):
+        """Correct a TPS result at the plenary (ppk or wider; `alasan` required): a new version"""
+        return receive(kontes, kode_tps, "koreksi")
+
+
+@blp.route("/<string:kontes>/<string:kode_tps>/psu")
+class PsuTps(MethodView):
+    @blp.doc(requestBody={"content": {"application/json": {"schema": Koreksi}}}, parameters=[KEY_HEADER])
+    @blp.response(201, Jawaban)
+    def post(self, kontes: str, kode_tps: str):
+        """The result of a repeat vote (PSU), replacing the original, which stays in the history"""
+        return receive(kontes, kode_tps, "psu")
+
+
+@blp.route("/<string:kontes>/<string:kode_tps>/riwayat")
+class RiwayatTps(MethodView):
+    def get(self, kontes: str, kode_tps: str):
+        """Every version of a TPS result, oldest first, with who, when and why"""
+        return _versions(kontes, kode_tps, current_only=False)

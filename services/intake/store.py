@@ -22,6 +22,10 @@ class NotFound(Exception):
     """No such TPS, or the contest is not held there."""
 
 
+class NothingToCorrect(Exception):
+    """A correction of a TPS that has no result yet."""
+
+
 class KeyConflict(Exception):
     """The Idempotency-Key was used before with another body."""
 
@@ -74,6 +78,7 @@ WITH tps AS (
            jsonb_set(CAST(:jawaban AS jsonb), '{versi}', to_jsonb(v.versi))
     FROM (SELECT COALESCE((SELECT versi FROM current), 0) + 1 AS versi) AS v
     WHERE EXISTS (SELECT 1 FROM tps) AND NOT EXISTS (SELECT 1 FROM prior) AND NOT EXISTS (SELECT 1 FROM locked)
+      AND (CAST(:jenis AS text) <> 'koreksi' OR EXISTS (SELECT 1 FROM current))
     RETURNING id, versi, jawaban
 ), pointer AS (
     INSERT INTO hasil_kini (kontes, kode_tps, kode_desa, hasil_id, versi, status, angka)
@@ -86,7 +91,7 @@ WITH tps AS (
 )
 SELECT EXISTS (SELECT 1 FROM tps) AS known, (SELECT isian_sha256 FROM prior) AS prior_sha,
        (SELECT jawaban FROM prior) AS prior_jawaban, (SELECT kode_wilayah FROM locked) AS locked,
-       (SELECT jawaban FROM new) AS jawaban
+       EXISTS (SELECT 1 FROM current) AS has_current, (SELECT jawaban FROM new) AS jawaban
 """)
 
 
@@ -100,7 +105,7 @@ class Versi:
 
 def save(*, kontes: str, kode_tps: str, jenis: str, isian: dict, angka: dict, status: str,
          temuan: list[dict], oleh: str, key: str, sha: str, alasan: str | None = None) -> Versi:
-    """Store a version. Raises NotFound, KeyConflict or Locked."""
+    """Store a version. Raises NotFound, KeyConflict, Locked or NothingToCorrect."""
     params = {"k": kontes, "t": kode_tps, "key": key, "sha": sha, "jenis": jenis, "status": status,
               "angka": json.dumps(angka), "isian": json.dumps(isian), "temuan": json.dumps(temuan),
               "alasan": alasan, "oleh": oleh,
@@ -124,6 +129,8 @@ def save(*, kontes: str, kode_tps: str, jenis: str, isian: dict, angka: dict, st
         return Versi(row.prior_jawaban, True)
     if row.locked is not None:
         raise Locked(row.locked)
+    if row.jawaban is None and jenis == "koreksi" and not row.has_current:
+        raise NothingToCorrect(kode_tps)
     return Versi(row.jawaban, False)
 
 
