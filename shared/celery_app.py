@@ -40,5 +40,5 @@ app.conf.update(
         "rekonsiliasi": {"task": "rekap.rekonsiliasi", "schedule": 5.0},
         "rekonsiliasi-desa": {"task": "rekap.rekonsiliasi_desa", "schedule": 60.0},
     },
-    imports=["services.recap.tasks"],
+    imports=["services.recap.tasks", "services.export.tasks"],
 )

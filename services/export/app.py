@@ -1,20 +1,28 @@
-"""The export service: recap JSON, D.Hasil workbooks (port 8002)."""
+"""The export service: recap JSON, Sirekap-shaped JSON, D.Hasil workbooks (port 8002).
 
-import io
-from datetime import datetime, timezone
+Workbooks: `GET /api/v1/rekap/{kontes}/{kode}.xlsx` answers the file when it
+is cached for the region's current data version (build.py), builds it in the
+request when the region is small (at most build.SYNC_TPS TPS), and otherwise
+(or when the client sends `Prefer: respond-async`) queues a job and answers
+`202` with the job's URL, `GET /api/v1/ekspor/{id}`: `202` while it runs, then
+the file. Files stream from disk with an ETag of their data version.
+"""
 
-from flask import Flask, send_file
+from flask import Flask, request, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 
 from shared import web
 from shared.db.engine import engine
 from shared.web import Problem, wajib
-from services.export import rekap
+from services.export import build, cache, jobs, rekap, sirekap
 
 blp = Blueprint("rekap", __name__, url_prefix="/api/v1/rekap", description="Recap per region")
+ekspor = Blueprint("ekspor", __name__, url_prefix="/api/v1/ekspor",
+                   description="Workbook jobs of large regions")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+RETRY_AFTER = "2"
 
 
 def _not_found(kontes: str, kode: str) -> Problem:
@@ -22,22 +30,46 @@ def _not_found(kontes: str, kode: str) -> Problem:
                    f"No recap of contest '{kontes}' for region '{kode}'.")
 
 
+def _busy() -> Problem:
+    return Problem(503, "EKSPOR_SIBUK", "Berkas sedang dibuat; coba lagi sebentar lagi.",
+                   "The workbook is being built; retry shortly.")
+
+
+def _send(path, kontes: str, kode: str, kunci: str, versi):
+    resp = send_file(path, mimetype=XLSX, as_attachment=True, download_name=f"rekap-{kontes}-{kode}.xlsx",
+                     etag=kunci, conditional=True, max_age=0)
+    resp.headers["X-Rekap-Versi-Data"] = str(versi)
+    return resp
+
+
+def _job(state: dict, status: int = 202):
+    url = url_for("ekspor.Pekerjaan", job_id=state["id"])
+    return {**state, "url": url}, status, {"Location": url, "Retry-After": RETRY_AFTER}
+
+
 def workbook(kontes: str, kode: str):
     """The D.Hasil workbook of a region: ppk or wider, for that region."""
     wajib("ppk", kode)
-    from services.export.workbook import write_workbook
-
-    with engine().connect() as conn:
-        data = rekap.region(conn, kontes, kode)
-        if data is None:
+    s = build.current(kontes, kode)
+    if s is None:
+        raise _not_found(kontes, kode)
+    path = cache.path(kontes, kode, s.kunci)
+    if path.exists():
+        return _send(path, kontes, kode, s.kunci, s.versi)
+    if s.sync and "respond-async" not in request.headers.get("Prefer", ""):
+        try:
+            built = build.workbook(kontes, kode)
+        except TimeoutError:
+            raise _busy() from None
+        if built is None:
             raise _not_found(kontes, kode)
-        info = rekap.kontes_info(conn, kontes)
-        numbers = [p["nomor_urut"] for p in info["paslon"]]
-        tps = rekap.tps_rows(conn, kontes, kode, numbers)
-    buffer = io.BytesIO()
-    write_workbook(buffer, data, tps, info, dibuat=datetime.now(timezone.utc), versi_data=data["versi_data"])
-    buffer.seek(0)
-    return send_file(buffer, mimetype=XLSX, as_attachment=True, download_name=f"rekap-{kontes}-{kode}.xlsx")
+        s, path = built
+        return _send(path, kontes, kode, s.kunci, s.versi)
+    try:
+        state = jobs.submit(s.kunci, kontes, kode, s.versi)
+    except Exception:  # noqa: BLE001 - no broker: no job
+        raise Problem(503) from None
+    return _job(state)
 
 
 @blp.route("/<string:kontes>/<string:kode>")
@@ -53,6 +85,43 @@ class RekapWilayah(MethodView):
         return data
 
 
+@blp.route("/<string:kontes>/<string:kode>/sirekap.json")
+class RekapSirekap(MethodView):
+    def get(self, kontes: str, kode: str):
+        """The recap of one region in Sirekap 2024's aggregate shape (public)."""
+        with engine().connect() as conn:
+            data = rekap.region(conn, kontes, kode)
+            paslon = rekap.paslon(conn, kontes) or []
+        if data is None:
+            raise _not_found(kontes, kode)
+        return sirekap.agregat(data, paslon)
+
+
+@ekspor.route("/<string:job_id>")
+class Pekerjaan(MethodView):
+    def get(self, job_id: str):
+        """A workbook job: 202 with its state while queued or running, then the file (ppk or wider)."""
+        try:
+            state = jobs.get(job_id)
+        except Exception:  # noqa: BLE001
+            raise Problem(503) from None
+        if state is None:
+            raise Problem(404, "EKSPOR_TIDAK_DITEMUKAN", "Pekerjaan ekspor tidak ada atau sudah kedaluwarsa; "
+                          "minta berkas .xlsx lagi.", "No such export job, or it expired; ask for the .xlsx again.")
+        wajib("ppk", state["kode"])
+        if state["status"] == "selesai":
+            path = cache.folder() / state["berkas"]
+            if not path.exists():
+                raise Problem(410, "EKSPOR_KEDALUWARSA", "Berkas sudah diganti versi data yang lebih baru; "
+                              "minta berkas .xlsx lagi.", "The file was replaced by a newer data version; "
+                              "ask for the .xlsx again.")
+            return _send(path, state["kontes"], state["kode"], state.get("kunci") or job_id, state.get("versi_data"))
+        if state["status"] == "gagal":
+            raise Problem(500, "EKSPOR_GAGAL", "Pembuatan berkas gagal; minta berkas .xlsx lagi.",
+                          f"Building the workbook failed: {state.get('pesan') or 'unknown error'}")
+        return _job(state)
+
+
 def create_app() -> Flask:
     app = Flask("rekap-export")
     app.config.update(
@@ -61,5 +130,6 @@ def create_app() -> Flask:
     )
     api = Api(app)
     api.register_blueprint(blp)
+    api.register_blueprint(ekspor)
     web.install(app, "export")
     return app

@@ -1,8 +1,12 @@
-"""Reading the stored recap into the JSON of api.md (also the workbook's input)."""
+"""Reading the stored recap into the JSON of api.md (also the workbook's input),
+and the TPS of a region as a stream for the workbook."""
+
+from collections.abc import Iterator
 
 from sqlalchemy import Connection, text
 
 from shared.domain import hasil
+from shared.domain import wilayah as w
 from shared.domain.rekap import Rekap, progres
 
 
@@ -50,25 +54,52 @@ def _child_regions(conn: Connection, kontes: str, kode: str, numbers: list[int])
 
 
 def tps_rows(conn: Connection, kontes: str, prefix: str, numbers: list[int]) -> list[dict]:
-    """Every TPS under a region, in code order, with its current result if any."""
-    rows = conn.execute(text("""
-        SELECT t.kode, t.nama, t.kode_induk, d.nama AS nama_desa, c.kode AS kode_kecamatan,
-               c.nama AS nama_kecamatan, k.status, k.versi, k.angka, h.temuan
-        FROM wilayah t
-        JOIN wilayah d ON d.kode = t.kode_induk
-        JOIN wilayah c ON c.kode = d.kode_induk
-        LEFT JOIN hasil_kini k ON k.kontes = :k AND k.kode_tps = t.kode
-        LEFT JOIN hasil h ON h.id = k.hasil_id
-        WHERE t.tingkat = 'tps' AND t.kode LIKE :prefix ORDER BY t.kode"""),
-        {"k": kontes, "prefix": prefix + "%"})
+    """Every TPS under a region, in code order, with its current result if any (the JSON shape)."""
     out = []
-    for r in rows:
-        item = {"kode": r.kode, "nama": r.nama, "tingkat": "tps", "kode_desa": r.kode_induk,
-                "nama_desa": r.nama_desa, "kode_kecamatan": r.kode_kecamatan, "nama_kecamatan": r.nama_kecamatan}
-        if r.status is None:
-            out.append({**item, "status": "belum", "versi": None, "temuan": [],
-                        **_fields(Rekap(tps_total=1), numbers)})
-        else:
-            out.append({**item, "status": r.status, "versi": r.versi, "temuan": r.temuan,
-                        **_fields(Rekap.dari_hasil(r.angka, r.status), numbers)})
+    for t in tps_stream(conn, kontes, prefix):
+        angka = t.pop("angka")
+        rekap = Rekap(tps_total=1) if angka is None else Rekap.dari_hasil(angka, t["status"])
+        out.append({"kode": t.pop("kode"), "nama": t.pop("nama"), "tingkat": "tps", **t, **_fields(rekap, numbers)})
     return out
+
+
+def rentang(kode: str) -> tuple[str | None, str | None]:
+    """The codes under a region as a half-open range [lo, hi) of its prefix, so that a
+    primary key index serves it under any collation (digits sort alike in all);
+    (None, None) for the national root, which holds every code."""
+    if kode == w.NASIONAL:
+        return None, None
+    digits = kode.rstrip("9")
+    if not digits:  # "99...": no next prefix of the same length
+        return kode, None
+    hi = digits[:-1] + str(int(digits[-1]) + 1) + "0" * (len(kode) - len(digits))
+    return kode, hi
+
+
+def _di_rentang(kolom: str, kode: str) -> tuple[str, dict]:
+    lo, hi = rentang(kode)
+    sql = " AND ".join(part for part, v in ((f"{kolom} >= :lo", lo), (f"{kolom} < :hi", hi)) if v)
+    return sql or "TRUE", {"lo": lo, "hi": hi}
+
+
+def tps_stream(conn: Connection, kontes: str, kode: str, batch: int = 2000) -> Iterator[dict]:
+    """Every TPS under a region in code order, streamed from a server-side cursor
+    (the caller holds a transaction open while iterating). Numbers stay as the stored
+    flat `angka` (None when not reported); findings only for perlu_periksa TPS."""
+    where, params = _di_rentang("t.kode", kode)
+    names = dict(conn.execute(text(f"""
+        SELECT t.kode, t.nama FROM wilayah t
+        WHERE t.tingkat IN ('desa', 'kecamatan') AND {where}"""), params).all())
+    if w.tingkat(kode) in ("desa", "kecamatan"):  # the region's own name and its parent's
+        names.update(conn.execute(text("SELECT kode, nama FROM wilayah WHERE kode = ANY(:k)"),
+                                  {"k": [kode[:6], kode[:10]]}).all())
+    rows = conn.execution_options(stream_results=True, yield_per=batch).execute(text(f"""
+        SELECT t.kode, t.nama, k.status, k.versi, k.angka, h.temuan
+        FROM wilayah t
+        LEFT JOIN hasil_kini k ON k.kontes = :k AND k.kode_tps = t.kode
+        LEFT JOIN hasil h ON h.id = k.hasil_id AND k.status = 'perlu_periksa'
+        WHERE t.tingkat = 'tps' AND {where} ORDER BY t.kode"""), {**params, "k": kontes})
+    for kode_tps, nama, status, versi, angka, temuan in rows:
+        yield {"kode": kode_tps, "nama": nama, "kode_desa": kode_tps[:10], "nama_desa": names.get(kode_tps[:10]),
+               "kode_kecamatan": kode_tps[:6], "nama_kecamatan": names.get(kode_tps[:6]),
+               "status": status or "belum", "versi": versi, "angka": angka, "temuan": temuan or []}
