@@ -30,7 +30,10 @@ run: install  ## the whole stack in the foreground
 	$(BIN)/rekap run
 
 bench: install  ## benchmarks, each against a baseline measured in the same run
-	$(BIN)/python -m bench
+	@command -v wrk >/dev/null || apt-get install -y wrk >/dev/null 2>&1 || \
+	  (apt-get update >/dev/null && apt-get install -y wrk >/dev/null) || \
+	  { echo "make bench needs wrk (Debian package 'wrk') to load the intake"; exit 1; }
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis

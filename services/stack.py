@@ -32,6 +32,7 @@ class Stack:
         self.beat = beat
         self.web_workers = web_workers
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="rekap-log-"))
+        self.log_dir.mkdir(parents=True, exist_ok=True)
         self.processes: dict[str, subprocess.Popen] = {}
         self.restarts: dict[str, int] = {}
         self.supervise = supervise

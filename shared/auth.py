@@ -85,14 +85,21 @@ def revoke(conn: Connection, token_id: str, oleh: str = "cli") -> bool:
 
 
 _known: dict[str, float] = {}  # token id -> when its row was last seen valid
+_verified: dict[str, tuple] = {}  # raw token -> its checked payload: the signature is checked once
 
 
 def check(conn_factory, raw: str) -> Token:
     """Verify a bearer token; TokenError if it must be refused."""
-    try:
-        token_id, peran, wilayah, exp = _serializer().loads(raw)
-    except (BadSignature, ValueError, TypeError) as exc:
-        raise TokenError("signature") from exc
+    payload = _verified.get(raw)
+    if payload is None:
+        try:
+            payload = tuple(_serializer().loads(raw))
+        except (BadSignature, ValueError, TypeError) as exc:
+            raise TokenError("signature") from exc
+        if len(_verified) > 100_000:  # a kabupaten's tokens fit many times over
+            _verified.clear()
+        _verified[raw] = payload
+    token_id, peran, wilayah, exp = payload
     if exp < time.time():
         raise TokenError("expired")
     seen = _known.get(token_id)

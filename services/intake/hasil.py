@@ -14,11 +14,10 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy import text
 
-from shared import outbox
 from shared.db.engine import engine
 from shared.domain import aturan, hasil
 from shared.web import HASIL, Problem, wajib
-from services.intake import store
+from services.intake import store, wake
 from services.intake.schemas import CHasil, Jawaban, Koreksi, temuan_dari_error
 
 blp = Blueprint("hasil", __name__, url_prefix="/api/v1/hasil", description="C.Hasil per TPS")
@@ -120,7 +119,7 @@ def receive(kontes: str, kode_tps: str, jenis: str) -> tuple[dict, int]:
                       f"Region {exc.kode} is locked after its plenary; ask the PPK/KPU to unlock it.") from None
     if not saved.replayed:
         HASIL.labels(jenis, status).inc()
-        outbox.publish()
+        wake.soon()
     return saved.jawaban, 201
 
 

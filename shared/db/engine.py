@@ -10,16 +10,24 @@ _engines: dict[str, Engine] = {}
 
 
 def engine() -> Engine:
-    url = settings.load().database_url
+    # Keyed by the raw setting, looked up once: this runs several times per request.
+    url = os.environ.get("DATABASE_URL", "")
     if url not in _engines:
+        return _make(url)
+    return _engines[url]
+
+
+def _make(key: str) -> Engine:
+    url = settings.load().database_url
+    if key not in _engines:
         # Enough pooled connections for every gunicorn thread: connections beyond the
         # pool are closed on return, and opening one costs more than the request.
         size = int(os.environ.get("DB_POOL_SIZE", int(os.environ.get("WEB_THREADS", 8)) + 2))
         # No pre-ping (a round trip per request): after a database restart the first
         # request per process fails with 503 and SQLAlchemy drops the stale pool;
         # clients retry with their Idempotency-Key.
-        _engines[url] = create_engine(url, pool_size=size, max_overflow=size, pool_recycle=300)
-    return _engines[url]
+        _engines[key] = create_engine(url, pool_size=size, max_overflow=size, pool_recycle=300)
+    return _engines[key]
 
 
 def dispose() -> None:

@@ -1,0 +1,102 @@
+"""Intake benchmark: accepted C.Hasil per second through the full path, and
+p50/p99 latency at 64 concurrent clients, beside a bare Flask JSON endpoint
+under the same gunicorn settings, measured in the same run.
+
+The full path: token check, marshmallow, every rule, one SQL statement that
+stores the version, moves the pointer and queues the rollup, the Redis wake-up,
+with the recap worker and beat running beside it. The load comes from wrk
+(C, so the client costs little of the machine's two cores). After the run
+the recap must be exact (`rekap verify`).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+from sqlalchemy import text
+
+from shared import auth, embedded, sintetis
+from shared.db import migrate, seed
+from shared.db.engine import engine
+from services.recap.verify import verify
+from services.stack import Stack
+
+HERE = Path(__file__).parent
+CONNECTIONS = 64
+
+
+def _wrk(url: str, seconds: int, token: str, bodies: Path) -> dict:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk (make bench does this)")
+    out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "5s",
+                          "-s", str(HERE / "wrk" / "submit.lua"), url, "--", token, str(bodies)],
+                         capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("WRK_JSON "))
+    result = json.loads(line[len("WRK_JSON "):])
+    result["rps"] = round(result["created"] / result["seconds"], 1)
+    return result
+
+
+def _bare(seconds: int, token: str, bodies: Path) -> dict:
+    port = embedded.free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:services.intake.gunicorn_conf",
+                             "-b", f"127.0.0.1:{port}", "bench.bare_app:create_app()"],
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                requests.post(f"{url}/api/v1/hasil/ppwp/x", json={}, timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        return _wrk(url, seconds, token, bodies)
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(30)
+
+
+def _quiesce(timeout: float = 120) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        with engine().connect() as conn:
+            if conn.execute(text("SELECT count(*) FROM outbox")).scalar_one() == 0:
+                return time.monotonic() - started
+        time.sleep(0.05)
+    raise TimeoutError("the outbox did not drain")
+
+
+def run(quick: bool = False) -> dict:
+    seconds = 10 if quick else 30
+    with tempfile.TemporaryDirectory(prefix="rekap-bench-") as tmp, embedded.services(Path(tmp) / "svc"):
+        migrate.upgrade()
+        seed.seed()
+        with engine().begin() as conn:
+            token, _ = auth.issue(conn, "kpu_kab", "3517", auth.parse_ttl("1h"), subjek="bench")
+            tps = conn.execute(text("SELECT kode FROM wilayah WHERE tingkat = 'tps' ORDER BY kode")).scalars().all()
+        bodies = Path(tmp) / "bodies.txt"
+        bodies.write_text("".join(f"{k} {json.dumps(sintetis.hasil(k, [1, 2, 3]))}\n" for k in tps))
+        bare = _bare(seconds, token, bodies)
+        with Stack(workers=1, beat=True, log_dir=Path(tmp) / "log") as stack:
+            _wrk(stack.intake_url, 3, token, bodies)  # warm up: connection pools, caches
+            ours = _wrk(stack.intake_url, seconds, token, bodies)
+            drain_s = _quiesce()
+            with engine().connect() as conn:
+                diffs = verify(conn, "ppwp")
+    return {
+        "connections": CONNECTIONS, "seconds": seconds,
+        "intake": ours, "bare_flask": bare,
+        "ratio_vs_bare": round(ours["rps"] / bare["rps"], 3) if bare["rps"] else None,
+        "recap_drained_s_after_load": round(drain_s, 2), "exact": not diffs,
+        "goals": {"accepted_per_s": 1000, "ratio_vs_bare": 0.35, "p99_ms": 150},
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(quick="--quick" in sys.argv), indent=2))
