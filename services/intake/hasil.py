@@ -11,18 +11,15 @@ import json
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
 from sqlalchemy import text
 
 from shared.db.engine import engine
-from shared.domain import aturan, hasil
 from shared.web import HASIL, Problem, wajib
 from services.intake import store, wake
-from services.intake.schemas import CHasil, Jawaban, Koreksi, temuan_dari_error
+from services.intake.periksa import nilai
+from services.intake.schemas import CHasil, Jawaban, Koreksi
 
 blp = Blueprint("hasil", __name__, url_prefix="/api/v1/hasil", description="C.Hasil per TPS")
-
-_schema = CHasil()
 
 KEY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string"},
               "description": "unique per submission; send the same key again when you retry"}
@@ -84,14 +81,11 @@ def receive(kontes: str, kode_tps: str, jenis: str) -> tuple[dict, int]:
     numbers = _paslon(kontes)
     body = _body()
     alasan = _alasan(body, JENIS[jenis]["alasan"]) if JENIS[jenis]["alasan"] else None
-    try:
-        isian = _schema.load(body)
-    except ValidationError as exc:
+    verdict = nilai(body, numbers)
+    if verdict.malformed:
         HASIL.labels(jenis, "ditolak").inc()
-        raise Problem(422, temuan=temuan_dari_error(exc.messages)) from None
-    found = aturan.periksa(isian, numbers)
-    status = aturan.status(found)
-    temuan = [t.as_dict() for t in found]
+        raise Problem(422, temuan=verdict.temuan)
+    status, temuan = verdict.status, verdict.temuan
     if status == "ditolak":
         HASIL.labels(jenis, "ditolak").inc()
         raise Problem(422, "HASIL_MUSTAHIL", "Hasil ditolak: ada angka yang tidak mungkin. Tidak ada yang dihitung; "
@@ -101,7 +95,7 @@ def receive(kontes: str, kode_tps: str, jenis: str) -> tuple[dict, int]:
     canonical = json.dumps({"isian": body, "alasan": alasan, "jenis": jenis}, sort_keys=True, separators=(",", ":"))
     try:
         saved = store.save(
-            kontes=kontes, kode_tps=kode_tps, jenis=jenis, isian=body, angka=hasil.ratakan(isian), status=status,
+            kontes=kontes, kode_tps=kode_tps, jenis=jenis, isian=body, angka=verdict.angka, status=status,
             temuan=temuan, oleh=tok.subjek, key=key, sha=hashlib.sha256(canonical.encode()).hexdigest(),
             alasan=alasan)
     except store.NotFound:
