@@ -3,7 +3,7 @@
 #   export   gunicorn -c python:services.export.gunicorn_conf 'services.export.app:create_app()'
 #   worker   celery -A shared.celery_app worker -Q rollup,export --loglevel=INFO
 #   beat     celery -A shared.celery_app beat --loglevel=INFO --schedule /tmp/celerybeat-schedule
-#   one-off  rekap db upgrade && rekap seed; rekap loadtest ...
+#   one-off  rekap db upgrade && rekap seed; rekap loadtest --host http://intake:8001 --export http://export:8002
 #
 # Air-gapped: build with --build-arg PYTHON_IMAGE=rekap-base/python:3.11
 # (made by `make images-offline`, see docs/docker.md).
@@ -24,7 +24,9 @@ RUN python3 -m venv /opt/rekap
 WORKDIR /src
 # Pinned dependencies first, in their own layer: code edits don't refetch them.
 COPY pyproject.toml docker/pyproject-deps.py ./
-RUN python3 pyproject-deps.py pyproject.toml > requirements.txt \
+# The `load` extra brings aiohttp for `rekap loadtest` (the compose `loadtest`
+# service); locust stays out of the image (people run it from a checkout).
+RUN python3 pyproject-deps.py pyproject.toml --extra load --without locust > requirements.txt \
  && /opt/rekap/bin/pip install --only-binary=:all: \
         ${PIP_INDEX:+--index-url "$PIP_INDEX"} ${PIP_EXTRA_INDEX:+--extra-index-url "$PIP_EXTRA_INDEX"} \
         -r requirements.txt

@@ -5,6 +5,8 @@
 #   make down             stop it (make down DOWN_VOLUMES=1 also drops the data volumes)
 #   make images-offline   stand-in base images from Debian packages (no registry needed)
 #   make compose-smoke    up on other ports under another project name, /readyz, down -v
+#   make loadtest         up, then the `loadtest` service: every Jombang TPS through the intake,
+#                         the JSON report on stdout and in $(LOADTEST_REPORT) (LOADTEST_ARGS="--tps 300")
 #   make docker-image     just build the rekap image;  make docker-engine: start the engine
 #
 # OFFLINE=1 (the default here: no image registry is reachable) builds on the
@@ -41,7 +43,11 @@ SMOKE_PROJECT ?= rekap-smoke
 SMOKE_INTAKE_PORT ?= 18001
 SMOKE_EXPORT_PORT ?= 18002
 
-.PHONY: docker-engine images-offline docker-image up down compose-smoke
+# `make loadtest LOADTEST_ARGS="--tps 300 --users 16"`: extra `rekap loadtest` options.
+LOADTEST_ARGS ?=
+LOADTEST_REPORT ?= out/loadtest-$(COMPOSE_PROJECT).json
+
+.PHONY: docker-engine images-offline docker-image up down compose-smoke loadtest
 
 docker-engine:
 	@bash $(DOCKER_MK_ROOT)/docker/ensure-engine.sh
@@ -63,6 +69,16 @@ up: docker-image
 
 down: docker-engine
 	$(DC) down --remove-orphans $(if $(filter 1,$(DOWN_VOLUMES)),-v)
+
+# The report (stdout of the container) is kept in $(LOADTEST_REPORT) and printed;
+# progress goes to stderr. Exit status: the load test's (non-zero on an unexpected
+# answer, a recap that never became exact, or `"exact": false`).
+loadtest: up
+	@mkdir -p $(dir $(LOADTEST_REPORT))
+	@echo "[loadtest] project $(COMPOSE_PROJECT): rekap loadtest $(LOADTEST_ARGS)" >&2
+	@rc=0; $(DC) run --rm -T --no-deps -e LOADTEST_ARGS="$(LOADTEST_ARGS)" loadtest > $(LOADTEST_REPORT).tmp || rc=$$?; \
+	  mv $(LOADTEST_REPORT).tmp $(LOADTEST_REPORT); cat $(LOADTEST_REPORT); \
+	  echo "[loadtest] report: $(LOADTEST_REPORT) (exit $$rc)" >&2; exit $$rc
 
 # Its own project name and ports, so it neither touches nor collides with `make up`.
 compose-smoke:

@@ -154,3 +154,7 @@ def demo(out_dir, concurrency):
 
 if __name__ == "__main__":
     main()
+
+from services.loadtest import command as _loadtest  # noqa: E402 - registered last, owned by the load test
+
+main.add_command(_loadtest, "loadtest")
