@@ -65,7 +65,7 @@ class Sidik:
 
 def sidik(conn: Connection, kontes: str, kode: str) -> Sidik | None:
     """The data version of a region's workbook; None if there is no recap of it."""
-    where, params = rekap._di_rentang("h.kode_tps", kode)
+    where, params = rekap.di_rentang("h.kode_tps", kode)
     row = conn.execute(text(f"""
         SELECT r.tingkat, r.versi, r.tps_total,
                (SELECT COALESCE(sum(c.versi), 0) FROM rekap c JOIN wilayah w ON w.kode = c.kode

@@ -76,7 +76,8 @@ def rentang(kode: str) -> tuple[str | None, str | None]:
     return kode, hi
 
 
-def _di_rentang(kolom: str, kode: str) -> tuple[str, dict]:
+def di_rentang(kolom: str, kode: str) -> tuple[str, dict]:
+    """A SQL condition (and its parameters) that `kolom` holds a code under the region."""
     lo, hi = rentang(kode)
     sql = " AND ".join(part for part, v in ((f"{kolom} >= :lo", lo), (f"{kolom} < :hi", hi)) if v)
     return sql or "TRUE", {"lo": lo, "hi": hi}
@@ -86,7 +87,7 @@ def tps_stream(conn: Connection, kontes: str, kode: str, batch: int = 2000) -> I
     """Every TPS under a region in code order, streamed from a server-side cursor
     (the caller holds a transaction open while iterating). Numbers stay as the stored
     flat `angka` (None when not reported); findings only for perlu_periksa TPS."""
-    where, params = _di_rentang("t.kode", kode)
+    where, params = di_rentang("t.kode", kode)
     names = dict(conn.execute(text(f"""
         SELECT t.kode, t.nama FROM wilayah t
         WHERE t.tingkat IN ('desa', 'kecamatan') AND {where}"""), params).all())

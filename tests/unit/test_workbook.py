@@ -16,6 +16,7 @@ from services.export.workbook import (
     KOLOM_ANGKA_TPS,
     LABEL_JUMLAH,
     LABEL_JUMLAH_RUMUS,
+    LABEL_REKAP,
     LABEL_STATUS,
     LEMBAR_PARTISIPASI,
     LEMBAR_RINGKASAN,
@@ -459,3 +460,51 @@ def test_totals_row_is_sum_of_children(daftar):
             assert jumlah[i] == pytest.approx(masuk / total if total else 0.0)
         else:
             assert jumlah[i] == sum(b[i] for b in baris)
+
+
+# --- TPS as stored (flat angka), as the export service streams them ------------------------------
+
+def test_stored_flat_angka_gives_the_same_tps_row_as_the_nested_json(kabupaten):
+    from shared.domain.hasil import ratakan
+
+    def flat(body):
+        isian = {**body, "pengguna": {k: v for k, v in body["pengguna"].items() if k != "total"}}
+        return ratakan(isian)
+
+    nested = kabupaten["tps"]
+    stored = []
+    for t in nested:
+        t = dict(t)
+        if t["status"] != "belum":
+            numbers = {k: t.pop(k) for k in ("suara", "suara_sah", "suara_tidak_sah", "suara_total", "pemilih",
+                                              "pengguna", "disabilitas", "surat_suara")}
+            t["angka"] = flat(numbers)
+        else:
+            t["angka"] = None
+        stored.append(t)
+    a = tulis(kabupaten["rekap"], iter(nested))[LEMBAR_TPS]
+    b = tulis(kabupaten["rekap"], iter(stored))[LEMBAR_TPS]
+    for r in range(BARIS_DATA, BARIS_DATA + len(nested) + 1):
+        assert nilai_baris(a, r, 1, KOLOM_ANGKA_TPS + N) == nilai_baris(b, r, 1, KOLOM_ANGKA_TPS + N)
+
+
+def test_tps_not_yet_in_the_recap_are_flagged(kabupaten):
+    """A TPS submitted after the last rollup: the TPS sheet says its sum differs from the recap."""
+    a = hasil()
+    baru = kabupaten["tps"] + [tps("3517032001003", "diterima", a)]
+    ws = tulis(kabupaten["rekap"], iter(baru))[LEMBAR_TPS]
+    r = baris_dengan(ws, 1, LABEL_REKAP)
+    assert ws.cell(r, 1).fill.fill_type == "solid"
+    assert nilai_baris(ws, r, KOLOM_ANGKA_TPS, N) == [nilai(kabupaten["rekap"], k) for k in KUNCI]
+    rapi = kabupaten["wb"][LEMBAR_TPS]  # every TPS in the recap: nothing to flag
+    assert all(rapi.cell(x, 1).value != LABEL_REKAP for x in range(1, rapi.max_row + 1))
+
+
+def test_national_level_and_cache_key_in_properties():
+    rekap = wilayah("0", "INDONESIA", nol(), 0, 0, tingkat="nasional", anak=[])
+    buf = io.BytesIO()
+    write_workbook(buf, rekap, [], KONTES, dibuat=DIBUAT, versi_data=3, sidik="abc123")
+    buf.seek(0)
+    wb = load_workbook(buf)
+    assert wb.sheetnames[1] == "Per Provinsi"
+    assert wb.properties.identifier == "abc123"
