@@ -96,6 +96,27 @@ def verify(kontes):
     click.echo("verify: every recap equals the sum of its TPS results")
 
 
+@main.command()
+@click.argument("kode")
+@click.option("--kontes", default=None, help="only result versions of this contest")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
+def audit(kode, kontes, as_json):
+    """A region's history of changes: result versions, locks, tokens."""
+    from shared.db.engine import engine
+    from services.audit import history
+
+    with engine().connect() as conn:
+        entries = history(conn, kode, kontes)
+    for e in entries:
+        if as_json:
+            click.echo(json.dumps(e, ensure_ascii=False))
+        else:
+            click.echo(f"{e['dibuat'][:19]}  {e['kode']:<13}  {e['tindakan']:<13}  {e['oleh']:<40}  "
+                       f"{json.dumps(e['rincian'], ensure_ascii=False)}")
+    if not entries:
+        click.echo(f"no changes recorded under {kode}", err=True)
+
+
 @contextlib.contextmanager
 def _services():
     """Embedded PostgreSQL/Redis where DATABASE_URL/REDIS_URL are unset, schema migrated."""

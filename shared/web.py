@@ -98,7 +98,8 @@ def _metrics() -> Response:
 
 
 def install(app: Flask, service: str) -> None:
-    """Error handlers, probes, metrics and timing for one service."""
+    """Error handlers, probes, metrics, timing and the guard (shared.guard) for one service."""
+    from shared import guard
 
     @app.errorhandler(Problem)
     def _problem(exc: Problem):
@@ -144,6 +145,8 @@ def install(app: Flask, service: str) -> None:
         REQUESTS.labels(service, request.method, endpoint, resp.status_code).observe(
             time.perf_counter() - g.get("started", time.perf_counter()))
         return resp
+
+    guard.install(app, service)
 
 
 def token(optional: bool = False):

@@ -226,3 +226,26 @@ def test_redis_stopped_during_submissions_loses_nothing(stack, client, issue, tp
     assert recap(stack, desa)["progres"]["tps_masuk"] == 4
     with engine().connect() as conn:
         assert verify(conn, "ppwp") == []
+
+
+# --- the record cannot be rewritten --------------------------------------------------
+
+def test_versions_and_audit_are_append_only_in_the_database(stack, client, issue, tps_pool):
+    import subprocess
+    import sys
+
+    from sqlalchemy.exc import DBAPIError
+
+    _, tps = tps_pool()
+    assert client(issue("kpps", tps[0])).submit(tps[0], body_for(tps[0])).status_code == 201
+    for statement in ("UPDATE hasil SET status = 'diterima' WHERE kode_tps = :t",
+                      "DELETE FROM hasil WHERE kode_tps = :t",
+                      "UPDATE audit SET oleh = 'x' WHERE kode_wilayah = :t",
+                      "DELETE FROM audit WHERE kode_wilayah = :t",
+                      "TRUNCATE audit"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with engine().begin() as conn:
+                conn.execute(text(statement), {"t": tps[0]})
+    out = subprocess.run([sys.executable, "-m", "services.cli", "audit", tps[0]], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0 and "hasil_kirim" in out.stdout and tps[0] in out.stdout

@@ -1,0 +1,114 @@
+"""What stands between the internet and the services: security headers,
+request ids, a structured access log with no secrets in it, and per-token
+rate limits on writes (flask-limiter, counted in Redis; if Redis is down the
+limits fall back to each process's memory rather than refusing KPPS).
+"""
+
+import json
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+from flask_limiter import Limiter
+
+from shared import settings
+
+access = logging.getLogger("rekap.access")
+
+# Writes per minute, by role: a KPPS sends a handful of forms; a PPK corrects
+# a kecamatan's; kabupaten and wider run imports and tools.
+WRITE_LIMITS = {"kpps": "30/minute", "pps": "120/minute", "ppk": "600/minute", "kpu_kab": "100000/minute",
+                "kpu_prov": "100000/minute", "kpu": "100000/minute"}
+ANONYMOUS_LIMIT = "60/minute"  # per address, for requests without a valid token
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+CSP_API = "default-src 'none'; frame-ancestors 'none'"
+# Pages (API docs, dashboard) load only what rekap itself serves.
+CSP_PAGE = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log shippers."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"waktu": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)),
+                 "level": record.levelname, "logger": record.name, "pesan": record.getMessage()}
+        entry.update(getattr(record, "rincian", {}))
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _logging() -> None:
+    root = logging.getLogger()
+    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root.addHandler(handler)
+    root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+
+
+def _token_payload():
+    """The signature-checked (peran, token id) of the request's token, or None; no database."""
+    from shared import auth
+
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    return auth.peek(header[len("Bearer "):].strip())
+
+
+def _limit_key() -> str:
+    payload = _token_payload()
+    return f"token:{payload[1]}" if payload else f"addr:{request.remote_addr}"
+
+
+def _limit() -> str:
+    payload = _token_payload()
+    return WRITE_LIMITS.get(payload[0], ANONYMOUS_LIMIT) if payload else ANONYMOUS_LIMIT
+
+
+def request_id() -> str:
+    """The client's X-Request-Id when it is sane, else a new one; one per request."""
+    if "request_id" not in g:
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    return g.request_id
+
+
+def install(app: Flask, service: str) -> None:
+    _logging()
+    Limiter(_limit_key, app=app, default_limits=[_limit], storage_uri=settings.load().redis_url,
+            storage_options={"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+            strategy="fixed-window", key_prefix="rekap:batas", headers_enabled=True, swallow_errors=True,
+            in_memory_fallback_enabled=True, default_limits_exempt_when=lambda: request.method in ("GET", "HEAD"))
+
+    @app.after_request
+    def _headers(resp: Response) -> Response:
+        resp.headers.update(HEADERS)
+        page = resp.mimetype == "text/html"
+        resp.headers.setdefault("Content-Security-Policy", CSP_PAGE if page else CSP_API)
+        if request.headers.get("Authorization"):
+            resp.headers.setdefault("Cache-Control", "no-store")
+        resp.headers["X-Request-Id"] = request_id()
+        payload = _token_payload() if resp.status_code < 500 else None
+        # Never the token, the body or a query string: ids and codes only.
+        access.info("request", extra={"rincian": {
+            "service": service, "request_id": request_id(), "method": request.method,
+            "path": request.path, "status": resp.status_code, "token": payload[1] if payload else None,
+            "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1)}})
+        return resp
