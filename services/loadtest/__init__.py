@@ -2,7 +2,7 @@
 and report (api.md, "Load test report").
 
     rekap loadtest --host http://127.0.0.1:8001 [--export http://127.0.0.1:8002]
-                   [--token T] [--wilayah 3517] [--tps N] [--users 32] ...
+                   [--token T] [--wilayah 3517] [--tps N] [--users 16] ...
 
 Every TPS under `--wilayah` (default: Kabupaten Jombang) submits its C.Hasil
 once; shares of them also send an invalid form first, retry with the same
@@ -101,7 +101,7 @@ def _paslon(db: _Database, kontes: str, export: str, kabupaten: str) -> list[int
 
 
 def run(*, host: str, export: str | None = None, token: str | None = None, kontes: str = "ppwp",
-        wilayah: tuple[str, ...] = (DEFAULT_WILAYAH,), tps: int | None = None, users: int = 32,
+        wilayah: tuple[str, ...] = (DEFAULT_WILAYAH,), tps: int | None = None, users: int = 16,
         rate: float = 0.0, retry: float = 0.1, invalid: float = 0.03, correction: float = 0.05,
         flagged: float = 0.01, seed: int = 2024, recap_timeout: float = 60.0, verify_timeout: float = 60.0,
         max_p99_ms: float | None = None, max_lag_ms: float | None = None,
@@ -250,7 +250,7 @@ def run(*, host: str, export: str | None = None, token: str | None = None, konte
               help="region(s) whose TPS submit, inside one kabupaten; repeatable")
 @click.option("--tps", "tps", type=click.IntRange(min=1), default=None,
               help="only N TPS, drawn by the seed (default: every TPS of --wilayah)")
-@click.option("--users", type=click.IntRange(min=1), default=32, show_default=True,
+@click.option("--users", type=click.IntRange(min=1), default=16, show_default=True,
               help="concurrent clients (connections)")
 @click.option("--rate", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="cap on requests per second (0: as fast as the intake answers)")

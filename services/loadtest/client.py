@@ -26,7 +26,7 @@ TIMEOUT = 30.0  # seconds per request
 
 
 class Driver:
-    def __init__(self, host: str, token: str, *, users: int = 32, rate: float = 0.0, seed: int = 2024,
+    def __init__(self, host: str, token: str, *, users: int = 16, rate: float = 0.0, seed: int = 2024,
                  progress: bool = True):
         self.host = host.rstrip("/")
         self.token = token
