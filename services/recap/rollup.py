@@ -1,120 +1,178 @@
 """Rollups: recompute a region's recap from its children's stored rows.
 
-A worker claims a batch of outbox rows of one level (deleting them under
-FOR UPDATE SKIP LOCKED, so workers never share a row), takes a try-lock per
-region (so two workers never interleave on one region, and none waits),
-recomputes each region as the sum of its children, writes the rows that
-changed and queues their parents, all in one transaction. A crash anywhere
-rolls it all back and the outbox rows are there again.
+One batch, in one transaction (the caller commits):
 
-Many submissions in one desa between two claims become one rollup: the
-claimed rows are made distinct before any work (coalescing).
+1. claim: delete up to `limit` outbox rows of one level under
+   FOR UPDATE SKIP LOCKED (workers never share a row) and make them
+   distinct: many submissions in one desa become one rollup (coalescing);
+2. lock: a try-lock per region for the rest of the transaction; a region
+   another worker holds goes back to the outbox, so two workers never
+   interleave on one region's row and none waits;
+3. recompute each region in SQL as the sum of its children's current rows
+   (TPS results for a desa, child recaps above), with progress, the count of
+   `perlu_periksa` TPS and `sidik`, the fingerprint of the versions summed;
+4. write only the rows that changed and queue their parents.
+
+A crash anywhere rolls it all back and the outbox rows are there again.
+Invariant, at every snapshot: each recap row equals the sum of its stored
+children, or an outbox row for it exists. The reconciler and `rekap verify`
+both rest on it.
 """
 
-import json
-from collections import defaultdict
+import time
+from dataclasses import dataclass
 
+from prometheus_client import Counter
 from sqlalchemy import Connection, text
 
-from shared.domain import wilayah as w
-from shared.domain.rekap import Rekap, jumlahkan
 from shared.outbox import KEDALAMAN
 
-BATCH = 500
 TINGKAT_BY_DEPTH = {d: t for t, d in KEDALAMAN.items()}
 
+ROLLUPS = Counter("rekap_rollup_wilayah", "Regions recomputed by rollups", ["tingkat"])
+BUSY = Counter("rekap_rollup_sibuk", "Regions handed back because another worker held them", ["tingkat"])
 
-def _claim(conn: Connection, depth: int, limit: int) -> list[tuple[str, str]]:
+# Test hook: called as trace(event, depth, kontes, kodes) with event "mulai" once the
+# regions are locked and "selesai" just before the caller commits.
+trace = None
+
+
+CLAIM = text("""
+    DELETE FROM outbox WHERE id IN (
+        SELECT id FROM outbox
+        WHERE kedalaman = :d
+          AND (SELECT dibuat FROM outbox WHERE kedalaman = :d ORDER BY id LIMIT 1)
+              <= clock_timestamp() - make_interval(secs => :age)
+        ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED)
+    RETURNING kontes, kode""")
+
+
+def claim(conn: Connection, depth: int, limit: int, min_age: float = 0.0) -> tuple[int, list[tuple[str, str]]]:
+    """Delete up to `limit` outbox rows of one level; (rows deleted, distinct regions).
+    With `min_age`, nothing unless the level's oldest row has waited that long
+    (more children's changes gather into one rollup)."""
+    rows = conn.execute(CLAIM, {"d": depth, "n": limit, "age": min_age}).all()
+    return len(rows), sorted({(r.kontes, r.kode) for r in rows})
+
+
+def lock(conn: Connection, regions: list[tuple[str, str]]) -> tuple[list, list]:
+    """Try-lock each region for this transaction; (locked, busy elsewhere)."""
     rows = conn.execute(text("""
-        WITH claimed AS (
-            DELETE FROM outbox WHERE id IN (
-                SELECT id FROM outbox WHERE kedalaman = :d ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED)
-            RETURNING kontes, kode)
-        SELECT DISTINCT kontes, kode FROM claimed"""), {"d": depth, "n": limit}).all()
-    return [(r.kontes, r.kode) for r in rows]
-
-
-def _lock(conn: Connection, regions: list[tuple[str, str]]) -> tuple[list, list]:
-    """Try-lock each region for this transaction; those busy elsewhere are returned apart."""
-    rows = conn.execute(text("""
-        SELECT t.kontes, t.kode, pg_try_advisory_xact_lock(hashtextextended(t.kontes || ':' || t.kode, 0)) AS ok
+        SELECT t.kontes, t.kode,
+               pg_try_advisory_xact_lock(hashtextextended(t.kontes || ':' || t.kode, 0)) AS ok
         FROM unnest(CAST(:kontes AS text[]), CAST(:kode AS text[])) AS t(kontes, kode)"""),
         {"kontes": [k for k, _ in regions], "kode": [c for _, c in regions]}).all()
-    locked = [(r.kontes, r.kode) for r in rows if r.ok]
-    busy = [(r.kontes, r.kode) for r in rows if not r.ok]
-    return locked, busy
+    return [(r.kontes, r.kode) for r in rows if r.ok], [(r.kontes, r.kode) for r in rows if not r.ok]
 
 
-def _children(conn: Connection, depth: int, kontes: str, kodes: list[str]) -> dict[str, list[Rekap]]:
-    """The current rows each region is the sum of: TPS results for a desa, child recaps above."""
-    out: dict[str, list[Rekap]] = defaultdict(list)
-    if TINGKAT_BY_DEPTH[depth] == "desa":
-        rows = conn.execute(text("""
-            SELECT kode_desa AS induk, status, angka FROM hasil_kini
-            WHERE kontes = :k AND kode_desa = ANY(:kodes)"""), {"k": kontes, "kodes": kodes})
-        for r in rows:
-            out[r.induk].append(Rekap.dari_hasil(r.angka, r.status))
-    else:
-        rows = conn.execute(text("""
-            SELECT w.kode_induk AS induk, r.angka, r.tps_masuk, r.tps_total, r.tps_perlu_periksa
-            FROM rekap r JOIN wilayah w ON w.kode = r.kode
-            WHERE r.kontes = :k AND w.kode_induk = ANY(:kodes)"""), {"k": kontes, "kodes": kodes})
-        for r in rows:
-            out[r.induk].append(Rekap(r.angka, r.tps_masuk, r.tps_total, r.tps_perlu_periksa))
-    return out
+# The children of each target and what they count: a desa sums its TPS results
+# (each TPS counts 1 reported, and 1 perlu_periksa when flagged; the expected
+# TPS of a desa come from the region list, so tps_total stays as seeded), a
+# region above sums its child regions' recap rows.
+_CHILDREN = {
+    "desa": """
+        SELECT k.kode_desa AS induk, k.angka, 1 AS masuk, NULL::int AS total,
+               (k.status = 'perlu_periksa')::int AS periksa, k.hasil_id AS sidik
+        FROM hasil_kini k
+        WHERE k.kontes = CAST(:k AS text) AND k.kode_desa = ANY(CAST(:kodes AS text[]))""",
+    "atas": """
+        SELECT w.kode_induk AS induk, r.angka, r.tps_masuk AS masuk, r.tps_total AS total,
+               r.tps_perlu_periksa AS periksa, r.sidik
+        FROM wilayah w JOIN rekap r ON r.kontes = CAST(:k AS text) AND r.kode = w.kode
+        WHERE w.kode_induk = ANY(CAST(:kodes AS text[]))""",
+}
+
+_RECOMPUTE = """
+WITH target AS (SELECT unnest(CAST(:kodes AS text[])) AS kode),
+anak AS MATERIALIZED ({children}),
+hitung AS (
+    SELECT induk AS kode, sum(masuk)::int AS masuk, sum(total)::int AS total,
+           sum(periksa)::int AS periksa, sum(sidik)::bigint AS sidik
+    FROM anak GROUP BY induk),
+kotak AS (
+    SELECT kode, jsonb_object_agg(key, n) AS angka FROM (
+        SELECT a.induk AS kode, e.key, sum(e.value::bigint) AS n
+        FROM anak a CROSS JOIN LATERAL jsonb_each_text(a.angka) AS e
+        GROUP BY a.induk, e.key) per_key
+    GROUP BY kode),
+baru AS (
+    SELECT t.kode, COALESCE(k.angka, '{{}}'::jsonb) AS angka, COALESCE(h.masuk, 0) AS masuk,
+           h.total, COALESCE(h.periksa, 0) AS periksa, COALESCE(h.sidik, 0) AS sidik
+    FROM target t LEFT JOIN hitung h USING (kode) LEFT JOIN kotak k USING (kode))
+UPDATE rekap r
+SET angka = b.angka, tps_masuk = b.masuk, tps_total = {total}, tps_perlu_periksa = b.periksa,
+    sidik = b.sidik, versi = r.versi + 1, diperbarui = now()
+FROM baru b
+WHERE r.kontes = CAST(:k AS text) AND r.kode = b.kode
+  AND (r.angka, r.tps_masuk, r.tps_total, r.tps_perlu_periksa, r.sidik)
+      IS DISTINCT FROM (b.angka, b.masuk, {total}, b.periksa, b.sidik)
+RETURNING r.kode
+"""
+
+RECOMPUTE_DESA = text(_RECOMPUTE.format(children=_CHILDREN["desa"], total="r.tps_total"))
+RECOMPUTE_ATAS = text(_RECOMPUTE.format(children=_CHILDREN["atas"], total="COALESCE(b.total, 0)"))
+
+QUEUE_PARENTS = text("""
+    INSERT INTO outbox (kontes, kode, kedalaman)
+    SELECT DISTINCT r.kontes, r.kode, CAST(:d AS smallint)
+    FROM wilayah w JOIN rekap r ON r.kontes = CAST(:k AS text) AND r.kode = w.kode_induk
+    WHERE w.kode = ANY(CAST(:kodes AS text[]))""")
+
+REQUEUE = text("""
+    INSERT INTO outbox (kontes, kode, kedalaman)
+    SELECT t.kontes, t.kode, CAST(:d AS smallint)
+    FROM unnest(CAST(:kontes AS text[]), CAST(:kode AS text[])) AS t(kontes, kode)""")
 
 
-def _write(conn: Connection, depth: int, kontes: str, sums: dict[str, Rekap]) -> list[str]:
-    """Store the new sums; return the regions whose row actually changed."""
-    desa = TINGKAT_BY_DEPTH[depth] == "desa"
-    payload = [{"kode": kode, "angka": s.angka, "tps_masuk": s.tps_masuk,
-                # A desa's expected TPS come from the region list (seeded), not from its reports.
-                "tps_total": None if desa else s.tps_total,
-                "tps_perlu_periksa": s.tps_perlu_periksa} for kode, s in sums.items()]
-    rows = conn.execute(text("""
-        UPDATE rekap r SET angka = v.angka, tps_masuk = v.tps_masuk,
-               tps_total = COALESCE(v.tps_total, r.tps_total), tps_perlu_periksa = v.tps_perlu_periksa,
-               versi = r.versi + 1, diperbarui = now()
-        FROM jsonb_to_recordset(CAST(:payload AS jsonb))
-             AS v(kode text, angka jsonb, tps_masuk int, tps_total int, tps_perlu_periksa int)
-        WHERE r.kontes = :k AND r.kode = v.kode
-          AND (r.angka, r.tps_masuk, r.tps_total, r.tps_perlu_periksa)
-              IS DISTINCT FROM (v.angka, v.tps_masuk, COALESCE(v.tps_total, r.tps_total), v.tps_perlu_periksa)
-        RETURNING r.kode"""), {"k": kontes, "payload": json.dumps(payload)})
-    return [r.kode for r in rows]
+def recompute(conn: Connection, depth: int, kontes: str, kodes: list[str]) -> list[str]:
+    """Recompute regions of one level from their children; the codes whose row changed."""
+    stmt = RECOMPUTE_DESA if TINGKAT_BY_DEPTH[depth] == "desa" else RECOMPUTE_ATAS
+    return list(conn.execute(stmt, {"k": kontes, "kodes": kodes}).scalars())
 
 
-def _queue_parents(conn: Connection, depth: int, kontes: str, changed: list[str]) -> None:
-    parents = sorted({w.induk(kode) for kode in changed} - {None})
-    if not parents or depth == 0:
-        return
-    # Only parents the contest has a recap row for (a kabupaten-only load stops at the kabupaten).
-    conn.execute(text("""
-        INSERT INTO outbox (kontes, kode, kedalaman)
-        SELECT kontes, kode, :d FROM rekap WHERE kontes = :k AND kode = ANY(:kodes)"""),
-        {"d": depth - 1, "k": kontes, "kodes": parents})
+@dataclass
+class Batch:
+    rows: int = 0  # outbox rows claimed (deleted)
+    regions: int = 0  # regions recomputed
+    busy: int = 0  # regions handed back: another worker held them
+    changed: int = 0  # recap rows that changed
+    seconds: float = 0.0
 
 
-def rollup_batch(conn: Connection, depth: int, limit: int = BATCH) -> int:
-    """Claim and roll up one batch of one level; returns how many outbox rows were claimed
-    (0 when the level is empty). The caller commits."""
-    claimed = _claim(conn, depth, limit)
+def rollup_batch(conn: Connection, depth: int, limit: int, min_age: float = 0.0) -> Batch:
+    """Claim and roll up one batch of one level. The caller commits."""
+    started = time.monotonic()
+    out = Batch()
+    out.rows, claimed = claim(conn, depth, limit, min_age)
     if not claimed:
-        return 0
-    locked, busy = _lock(conn, claimed)
-    for kontes, kode in busy:  # another worker is on it: hand it back for later
-        conn.execute(text("INSERT INTO outbox (kontes, kode, kedalaman) VALUES (:k, :w, :d)"),
-                     {"k": kontes, "w": kode, "d": depth})
-    by_kontes: dict[str, list[str]] = defaultdict(list)
+        return out
+    locked, busy = lock(conn, claimed)
+    tingkat = TINGKAT_BY_DEPTH[depth]
+    if busy:
+        conn.execute(REQUEUE, {"d": depth, "kontes": [k for k, _ in busy], "kode": [c for _, c in busy]})
+        BUSY.labels(tingkat).inc(len(busy))
+    by_kontes: dict[str, list[str]] = {}
     for kontes, kode in locked:
-        by_kontes[kontes].append(kode)
+        by_kontes.setdefault(kontes, []).append(kode)
     for kontes, kodes in by_kontes.items():
-        children = _children(conn, depth, kontes, kodes)
-        sums = {kode: jumlahkan(children.get(kode, ())) for kode in kodes}
-        changed = _write(conn, depth, kontes, sums)
-        _queue_parents(conn, depth, kontes, changed)
-    return len(claimed)
+        if trace:
+            trace("mulai", depth, kontes, kodes)
+        changed = recompute(conn, depth, kontes, kodes)
+        if changed and depth > 0:
+            conn.execute(QUEUE_PARENTS, {"d": depth - 1, "k": kontes, "kodes": changed})
+        out.changed += len(changed)
+        if trace:
+            trace("selesai", depth, kontes, kodes)
+    out.regions, out.busy = len(locked), len(busy)
+    ROLLUPS.labels(tingkat).inc(len(locked))
+    out.seconds = time.monotonic() - started
+    return out
 
 
 def pending(conn: Connection) -> int:
     return conn.execute(text("SELECT count(*) FROM outbox")).scalar_one()
+
+
+def pending_by_depth(conn: Connection) -> dict[int, int]:
+    rows = conn.execute(text("SELECT kedalaman, count(*) FROM outbox GROUP BY 1")).all()
+    return {int(d): int(n) for d, n in rows}

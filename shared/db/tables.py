@@ -94,6 +94,8 @@ rekap = Table(
     Column("tps_total", Integer, nullable=False, server_default="0"),
     Column("tps_perlu_periksa", Integer, nullable=False, server_default="0"),
     Column("versi", BigInteger, nullable=False, server_default="0"),  # bumped on every change: cache key
+    # Fingerprint of the TPS versions summed: sum of hasil_kini.hasil_id below (migration 0003).
+    Column("sidik", BigInteger, nullable=False, server_default="0"),
     Column("diperbarui", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
