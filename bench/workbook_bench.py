@@ -1,4 +1,5 @@
-"""Benchmark of the D.Hasil workbook writer (services/export/workbook.py).
+"""Benchmark of the D.Hasil workbook writer (services/export/workbook/), and of
+the real export path through PostgreSQL (bench/export_bench.py).
 
     python bench/workbook_bench.py            # Jombang + the whole of Jawa Timur
     python bench/workbook_bench.py --quick    # Jombang + a 12,000-TPS Jawa Timur
@@ -14,8 +15,10 @@ our writer, and the baseline, plain openpyxl write-only writing the same
 cells with the same values and no styling at all. TPS are generated on the
 fly in both, as the export service streams them from the database; the cost
 of generating them alone is measured too (``generate_s``) so the ratio can be
-read with or without it. Prints one JSON document; ``run(quick)`` returns it
-for ``make bench``.
+read with or without it. ``export_db`` adds the real path: the workbook read
+from PostgreSQL and written, beside plain openpyxl writing the same cells
+(Jombang; full runs also Jawa Timur). Prints one JSON document; ``run(quick)``
+returns it for ``make bench``.
 """
 
 from __future__ import annotations
@@ -37,7 +40,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-LIMITS = {"seconds": 90.0, "peak_rss_mb": 300.0, "ratio_vs_baseline": 1.5}
+# Goals on a 2-core machine: Jombang under 5 s, Jawa Timur under 90 s and 300 MB, and at
+# most 1.5 times plain openpyxl writing the same cells (by CPU time: wall time on a shared
+# machine measures the neighbours).
+LIMITS = {"seconds": {"jombang": 5.0, "jawa_timur": 90.0}, "peak_rss_mb": 300.0, "ratio_vs_baseline": 1.5}
 
 KONTES = {
     "kode": "ppwp",
@@ -312,10 +318,10 @@ def write_baseline(path: str, rekap: dict, shape: dict) -> None:
 
 # --- measurement -------------------------------------------------------------------
 
-def _rss_mb() -> float:
+def _rss_mb(field: str = "VmRSS") -> float:
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
@@ -346,7 +352,7 @@ def _child(spec: dict) -> dict:
     return {
         "seconds": round(seconds, 3),
         "cpu_s": round(_cpu_s() - cpu0, 3),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(_rss_mb("VmHWM"), 1),  # ru_maxrss would carry the parent's peak over exec
         "rss_before_write_mb": round(rss_before, 1),
         "file_mb": round(os.path.getsize(spec["out"]) / 2**20, 2),
     }
@@ -402,9 +408,9 @@ def bench_shape(name: str, shape: dict, repeat: int, tmp: str) -> dict:
         "ratio_time_without_generation": round((ours["seconds"] - g) / max(base["seconds"] - g, 1e-9), 3),
         "ratio_peak_rss": round(ours["peak_rss_mb"] / base["peak_rss_mb"], 3),
     }
-    result["within_limits"] = (ours["seconds"] < LIMITS["seconds"]
+    result["within_limits"] = (ours["seconds"] < LIMITS["seconds"][name]
                                and ours["peak_rss_mb"] < LIMITS["peak_rss_mb"]
-                               and result["ratio_time"] <= LIMITS["ratio_vs_baseline"])
+                               and result["ratio_cpu"] <= LIMITS["ratio_vs_baseline"])
     return result
 
 
@@ -422,6 +428,17 @@ def run(quick: bool = False, tps: int | None = None, repeat: int | None = None) 
             "jombang": bench_shape("jombang", scaled("jombang", None), max(repeat, 2), tmp),
             "jawa_timur": bench_shape("jawa_timur", scaled("jawa_timur", tps), repeat, tmp),
         }
+    # The real export path: PostgreSQL read + write (full runs: Jawa Timur too).
+    from bench import export_bench
+
+    db = export_bench.run(quick=quick, jatim=not quick and tps is None)
+    for name, r in db.items():
+        if "skipped" in r:
+            continue
+        ours = r["ours_db_read_and_write"]
+        r["within_limits"] = (ours["seconds"] < LIMITS["seconds"][name]
+                              and ours["peak_rss_mb"] < LIMITS["peak_rss_mb"]
+                              and r["ratio_cpu"] <= LIMITS["ratio_vs_baseline"])
     return {
         "benchmark": "workbook",
         "python": sys.version.split()[0],
@@ -433,7 +450,8 @@ def run(quick: bool = False, tps: int | None = None, repeat: int | None = None) 
         "limits": LIMITS,
         "baseline_writes_same_tps_values": check,
         "results": results,
-        "ok": check and all(r["within_limits"] for r in results.values()),
+        "export_db": db,
+        "ok": check and all(r.get("within_limits", True) for r in [*results.values(), *db.values()]),
     }
 
 

@@ -55,7 +55,10 @@ def workbook(kontes: str, kode: str):
         raise _not_found(kontes, kode)
     path = cache.path(kontes, kode, s.kunci)
     if path.exists():
-        return _send(path, kontes, kode, s.kunci, s.versi)
+        try:
+            return _send(path, kontes, kode, s.kunci, s.versi)
+        except FileNotFoundError:  # pruned this instant by two newer versions: build anew
+            pass
     if s.sync and "respond-async" not in request.headers.get("Prefer", ""):
         try:
             built = build.workbook(kontes, kode)
