@@ -102,7 +102,7 @@ def _paslon(db: _Database, kontes: str, export: str, kabupaten: str) -> list[int
 
 def run(*, host: str, export: str | None = None, token: str | None = None, kontes: str = "ppwp",
         wilayah: tuple[str, ...] = (DEFAULT_WILAYAH,), tps: int | None = None, users: int = 16,
-        rate: float = 0.0, retry: float = 0.1, invalid: float = 0.03, correction: float = 0.05,
+        rate: float = 0.0, warmup: int | None = None, retry: float = 0.1, invalid: float = 0.03, correction: float = 0.05,
         flagged: float = 0.01, seed: int = 2024, recap_timeout: float = 60.0, verify_timeout: float = 60.0,
         max_p99_ms: float | None = None, max_lag_ms: float | None = None,
         progress: bool = True) -> tuple[dict, bool]:
@@ -153,7 +153,8 @@ def run(*, host: str, export: str | None = None, token: str | None = None, konte
             f"{planned}; {users} users{f', {rate:g}/s' if rate else ''}; intake {host}, export {export}; "
             f"database: {'yes' if db.engine is not None else db.problem}")
 
-        stats = client.run(work, host, token, users=users, rate=rate, seed=seed, progress=progress)
+        warmup = 4 * users if warmup is None else warmup
+        stats = client.run(work, host, token, users=users, rate=rate, seed=seed, progress=progress, warmup=warmup)
         elapsed = max(stats.finished - stats.started, 1e-9)
         say(f"sent {stats.requests} requests in {elapsed:.1f} s ({stats.requests / elapsed:.0f}/s), "
             f"errors {stats.errors}; waiting for the recap of {kabupaten}")
@@ -211,7 +212,8 @@ def run(*, host: str, export: str | None = None, token: str | None = None, konte
         failures.append(f"recap lag {lag_ms} ms above {max_lag_ms:g} ms")
     report = {
         "host": host, "export": export, "kontes": kontes, "kabupaten": kabupaten, "wilayah": list(wilayah),
-        "tps": len(work), "users": users, "rate": rate or None, "seed": seed, "run_id": run_id,
+        "tps": len(work), "users": users, "rate": rate or None, "warmup_requests": warmup, "seed": seed,
+        "run_id": run_id,
         "submissions": stats.requests,
         "accepted": stats.accepted,
         "rejected_expected": stats.rejected_expected,
@@ -254,6 +256,8 @@ def run(*, host: str, export: str | None = None, token: str | None = None, konte
               help="concurrent clients (connections)")
 @click.option("--rate", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="cap on requests per second (0: as fast as the intake answers)")
+@click.option("--warmup", type=click.IntRange(min=0), default=None,
+              help="GET /readyz this many times before the clock starts (default: 4 x --users)")
 @click.option("--retry", type=click.FloatRange(0, 1), default=0.1, show_default=True,
               help="share of TPS that resend with the same Idempotency-Key (must replay)")
 @click.option("--invalid", type=click.FloatRange(0, 1), default=0.03, show_default=True,

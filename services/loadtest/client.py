@@ -27,13 +27,14 @@ TIMEOUT = 30.0  # seconds per request
 
 class Driver:
     def __init__(self, host: str, token: str, *, users: int = 16, rate: float = 0.0, seed: int = 2024,
-                 progress: bool = True):
+                 progress: bool = True, warmup: int = 0):
         self.host = host.rstrip("/")
         self.token = token
         self.users = users
         self.rate = rate
         self.progress = progress
         self.seed = seed
+        self.warmup = warmup
         self.stats = Stats()
         self._next_slot = 0.0
 
@@ -96,6 +97,20 @@ class Driver:
             print(f"[loadtest] {queue.done}/{total} TPS, {s.requests} requests, {s.requests / elapsed:.0f}/s, "
                   f"errors {s.errors}", file=sys.stderr, flush=True)
 
+    async def _warm_up(self, session: aiohttp.ClientSession) -> None:
+        """`warmup` GET /readyz, `users` at a time, before the clock starts: the connections are
+        open and every intake process has its database and broker connections, as on a server
+        that has been up all day. Nothing is written; failures here are not counted."""
+        async def one() -> None:
+            try:
+                async with session.get(f"{self.host}/readyz") as resp:
+                    await resp.read()
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+                pass
+
+        for start in range(0, self.warmup, self.users):
+            await asyncio.gather(*(one() for _ in range(min(self.users, self.warmup - start))))
+
     async def run(self, plan: list[Tugas]) -> Stats:
         s = self.stats
         queue = Antrian(plan, self.seed)
@@ -124,6 +139,7 @@ class Driver:
         headers = {"Authorization": f"Bearer {self.token}", "User-Agent": "rekap-loadtest"}
         async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers,
                                          skip_auto_headers=("Accept-Encoding",)) as session:
+            await self._warm_up(session)
             s.started = time.monotonic()
             progress = asyncio.create_task(self._report_progress(len(plan), queue)) if self.progress else None
             try:
