@@ -94,7 +94,9 @@ def install(app: Flask, service: str) -> None:
     _logging()
     Limiter(_limit_key, app=app, default_limits=[_limit], storage_uri=settings.load().redis_url,
             storage_options={"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
-            strategy="fixed-window", key_prefix="rekap:batas", headers_enabled=True, swallow_errors=True,
+            # No X-RateLimit-* headers: each costs Redis round trips on every request;
+            # a refused request gets Retry-After (shared.web) and that is what clients use.
+            strategy="fixed-window", key_prefix="rekap:batas", headers_enabled=False, swallow_errors=True,
             in_memory_fallback_enabled=True, default_limits_exempt_when=lambda: request.method in ("GET", "HEAD"))
 
     @app.after_request

@@ -4,9 +4,9 @@ English, health and readiness probes, Prometheus metrics, request timing."""
 import logging
 import os
 import time
-
 from pathlib import Path
 
+import psycopg
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import text
@@ -66,6 +66,8 @@ class Problem(Exception):
         resp = jsonify(body)
         resp.status_code = self.status
         resp.mimetype = "application/problem+json"
+        if self.status == 429:
+            resp.headers["Retry-After"] = "60"  # limits are per minute
         return resp
 
 
@@ -121,6 +123,11 @@ def install(app: Flask, service: str) -> None:
             return Problem(503).response()
         log.exception("database error")
         return Problem(500).response()
+
+    @app.errorhandler(psycopg.OperationalError)
+    def _database_down(exc: psycopg.OperationalError):
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        return Problem(503).response()
 
     @app.errorhandler(Exception)
     def _crash(exc: Exception):

@@ -249,3 +249,43 @@ def test_versions_and_audit_are_append_only_in_the_database(stack, client, issue
     out = subprocess.run([sys.executable, "-m", "services.cli", "audit", tps[0]], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0 and "hasil_kirim" in out.stdout and tps[0] in out.stdout
+
+
+# --- PostgreSQL restarted while KPPS keep retrying ------------------------------------
+
+def test_database_restart_answers_503_then_the_same_key_lands_once(stack, client, issue, tps_pool, services):
+    from shared.db.engine import dispose
+    from shared.embedded import Postgres
+    from services.recap.verify import verify
+
+    owned = [s for s in services if isinstance(s, Postgres)]
+    if not owned:
+        pytest.skip("DATABASE_URL names an external PostgreSQL this test cannot restart")
+    database = owned[0]
+    desa, tps = tps_pool()
+    raw = issue("kpu_kab", "3517")
+    kab = client(raw)
+    assert kab.submit(tps[0], body_for(tps[0])).status_code == 201  # warm pools everywhere
+    keys = {k: str(uuid.uuid4()) for k in tps[1:4]}
+    database.stop()
+    try:
+        during = [kab.submit(k, body_for(k), key=keys[k]) for k in keys]
+        assert {r.status_code for r in during} <= {503}, [r.text for r in during]
+        assert all(r.json()["kode"] == "TIDAK_TERSEDIA" and r.json()["pesan"] for r in during)
+    finally:
+        database.start()
+        dispose()  # this test process's own pooled connections died with the server
+    # The KPPS client retries with the same keys until it gets its 201.
+    for kode, key in keys.items():
+        for _ in range(20):
+            resp = kab.submit(kode, body_for(kode), key=key)
+            if resp.status_code != 503:
+                break
+            time.sleep(0.5)
+        assert resp.status_code == 201, resp.text
+        assert kab.submit(kode, body_for(kode), key=key).json()["versi"] == 1  # a replay, not a second version
+    assert [len(versions(k)) for k in keys] == [1, 1, 1]
+    quiesce(timeout=90)
+    assert recap(stack, desa)["progres"]["tps_masuk"] == 4
+    with engine().connect() as conn:
+        assert verify(conn, "ppwp") == []
