@@ -34,7 +34,6 @@ if str(ROOT) not in sys.path:  # run from a checkout: `locust -f loadtest/locust
 
 import gevent  # noqa: E402
 from locust import FastHttpUser, constant, events, task  # noqa: E402
-from locust.exception import StopUser  # noqa: E402
 from locust.runners import MasterRunner  # noqa: E402
 
 from services.loadtest import plan  # noqa: E402
@@ -57,6 +56,7 @@ class Malam:
         self.paslon = paslon
         self.run_id = run_id
         self.issued = issued
+        self.quitting = False
 
 
 MALAM: Malam | None = None
@@ -64,18 +64,18 @@ MALAM: Malam | None = None
 
 @events.init_command_line_parser.add_listener
 def _options(parser):
-    group = parser.add_argument_group("rekap", "the KPPS workload (services/loadtest/plan.py)")
-    group.add_argument("--rekap-token", env_var="REKAP_TOKEN", default="",
-                       help="kpu_kab token for the kabupaten (default: issue one; needs DATABASE_URL)")
-    group.add_argument("--rekap-kontes", default="ppwp", help="contest")
-    group.add_argument("--rekap-wilayah", default="3517", help="region whose TPS submit (a kabupaten or inside one)")
-    group.add_argument("--rekap-tps", type=int, default=0, help="only this many TPS, drawn by the seed (0: all)")
-    group.add_argument("--rekap-retry", type=float, default=0.1, help="share of TPS retrying with the same key")
-    group.add_argument("--rekap-invalid", type=float, default=0.03, help="share of TPS sending an invalid form first")
-    group.add_argument("--rekap-koreksi", type=float, default=0.05, help="share of TPS corrected later by the PPK")
-    group.add_argument("--rekap-flagged", type=float, default=0.01, help="share of TPS with a broken identity")
-    group.add_argument("--rekap-seed", type=int, default=2024, help="seed of the plan")
-    group.add_argument("--rekap-export", default="", help="export URL: check the recap at the end")
+    # Straight on the parser (not a group): locust shows these under "Custom parameters" in the web UI.
+    parser.add_argument("--rekap-token", env_var="REKAP_TOKEN", default="", is_secret=True,
+                        help="kpu_kab token for the kabupaten (default: issue one; needs DATABASE_URL)")
+    parser.add_argument("--rekap-kontes", default="ppwp", help="contest")
+    parser.add_argument("--rekap-wilayah", default="3517", help="region whose TPS submit (a kabupaten or inside one)")
+    parser.add_argument("--rekap-tps", type=int, default=0, help="only this many TPS, drawn by the seed (0: all)")
+    parser.add_argument("--rekap-retry", type=float, default=0.1, help="share of TPS retrying with the same key")
+    parser.add_argument("--rekap-invalid", type=float, default=0.03, help="share of TPS sending an invalid form first")
+    parser.add_argument("--rekap-koreksi", type=float, default=0.05, help="share of TPS corrected later by the PPK")
+    parser.add_argument("--rekap-flagged", type=float, default=0.01, help="share of TPS with a broken identity")
+    parser.add_argument("--rekap-seed", type=int, default=2024, help="seed of the plan")
+    parser.add_argument("--rekap-export", default="", help="export URL: check the recap at the end")
 
 
 def _database():
@@ -122,10 +122,12 @@ def _start(environment, **_kwargs):
             token, issued = auth.issue(conn, "kpu_kab", kabupaten, auth.parse_ttl("1d"), subjek="locust")
     tps, paslon = _tps_and_paslon(db, o.rekap_kontes, o.rekap_wilayah)
     run_id = uuid.uuid4().hex[:12]
-    tasks = plan.rencana(tps, paslon, run_id=run_id, seed=o.rekap_seed, kontes=o.rekap_kontes,
-                         retry=o.rekap_retry, invalid=o.rekap_invalid, correction=o.rekap_koreksi,
-                         flagged=o.rekap_flagged, limit=o.rekap_tps or None)
-    MALAM = Malam(tasks, o.rekap_seed, token, o.rekap_kontes, kabupaten, paslon, run_id, issued)
+    # The web UI hands its form fields over as text.
+    seed, limit = int(o.rekap_seed), int(o.rekap_tps or 0) or None
+    tasks = plan.rencana(tps, paslon, run_id=run_id, seed=seed, kontes=o.rekap_kontes,
+                         retry=float(o.rekap_retry), invalid=float(o.rekap_invalid),
+                         correction=float(o.rekap_koreksi), flagged=float(o.rekap_flagged), limit=limit)
+    MALAM = Malam(tasks, seed, token, o.rekap_kontes, kabupaten, paslon, run_id, issued)
     print(f"[locustfile] {len(tasks)} TPS of {o.rekap_wilayah}, requests planned {plan.ringkas(tasks)}",
           file=sys.stderr, flush=True)
 
@@ -209,9 +211,13 @@ class Kpps(FastHttpUser):
             return
         work = MALAM.queue.ambil()
         if work is None:
-            if self.environment.parsed_options.headless and self.environment.runner is not None:
-                self.environment.runner.quit()
-            raise StopUser()
+            if self.environment.parsed_options.headless and self.environment.runner is not None and not MALAM.quitting:
+                # In a greenlet of its own: quit() stops every user, this one too, and the
+                # recap check in test_stop must not run inside a user that is being killed.
+                MALAM.quitting = True
+                gevent.spawn(self.environment.runner.quit)
+            gevent.sleep(0.5)  # the night is over: idle until stopped (the web UI's Stop, or the quit above)
+            return
         if work == plan.TUNGGU:
             gevent.sleep(0.01)
             return
