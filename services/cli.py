@@ -179,3 +179,8 @@ if __name__ == "__main__":
 from services.loadtest import command as _loadtest  # noqa: E402 - registered last, owned by the load test
 
 main.add_command(_loadtest, "loadtest")
+
+from services.sirekap import ekspor_cli as _export, impor_cli as _import  # noqa: E402 - owned by the Sirekap import/export
+
+main.add_command(_import, "import")
+main.add_command(_export, "export")

@@ -17,9 +17,10 @@ def create_app() -> Flask:
         MAX_CONTENT_LENGTH=BODY_LIMIT, JSON_SORT_KEYS=False,
     )
     api = Api(app)
-    from services.intake import hasil, wilayah
+    from services.intake import foto, hasil, wilayah
 
     api.register_blueprint(hasil.blp)
     api.register_blueprint(wilayah.blp)
+    api.register_blueprint(foto.blp)
     web.install(app, "intake")
     return app

@@ -130,3 +130,54 @@ kunci = Table(
     Column("oleh", Text, nullable=False),
     Column("dibuat", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# C.Hasil photos, the evidence beside the numbers (services/intake/foto.py; migration 0005).
+# Files are content-addressed under REKAP_DATA_DIR by the SHA-256 of the uploaded bytes: the
+# original (kept, with its EXIF) and the public copy (every metadata segment stripped).
+foto = Table(
+    "foto", metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("kontes", String(16), ForeignKey("kontes.kode"), nullable=False),
+    Column("kode_tps", String(13), ForeignKey("wilayah.kode"), nullable=False),
+    Column("halaman", SmallInteger, nullable=False),  # page of the form
+    Column("sha256", String(64), nullable=False),  # of the uploaded bytes
+    Column("jenis", String(16), nullable=False),  # image/jpeg | image/png | image/webp
+    Column("ukuran", Integer, nullable=False),  # bytes
+    Column("lebar", Integer, nullable=False),
+    Column("tinggi", Integer, nullable=False),
+    Column("dhash", BigInteger, nullable=True),  # perceptual hash: the same picture re-saved elsewhere
+    Column("hasil_id", BigInteger, ForeignKey("hasil.id"), nullable=True),  # the TPS's current version then
+    Column("versi", Integer, nullable=True),
+    Column("oleh", Text, nullable=False),  # the uploader's token subject
+    Column("exif", JSONB, nullable=False, server_default="{}"),  # location, time, device: staff only
+    Column("tanda", JSONB, nullable=False, server_default="[]"),  # flags at upload (re-used photo)
+    Column("dibuat", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("kontes", "kode_tps", "halaman", "sha256", name="foto_unik"),
+    CheckConstraint("halaman BETWEEN 1 AND 99", name="foto_halaman"),
+    Index("foto_sha256", "sha256"),
+)
+# The four 16-bit bands of the difference hash: near-equal hashes share a band (services/intake/foto.py).
+for _i, _shift in enumerate((48, 32, 16, 0)):
+    Index(f"foto_dhash_{_i}", foto.c.dhash.op(">>")(_shift).op("&")(65535))
+del _i, _shift
+
+# Every Sirekap file imported (services/sirekap.py; migration 0005): its source, Sirekap's time
+# stamp, the outcome, and the version it stored. One row per (contest, TPS, file content).
+impor_sirekap = Table(
+    "impor_sirekap", metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("kontes", Text, nullable=False),  # as the file's place or the command named it
+    Column("kode_tps", Text, nullable=False),  # the file name: possibly no known TPS
+    Column("berkas", Text, nullable=False),  # source path
+    Column("berkas_sha256", String(64), nullable=False),
+    Column("ts", DateTime(timezone=True), nullable=True),  # Sirekap's `ts`
+    Column("keputusan", String(20), nullable=False),  # diterima | perlu_periksa | ditolak | tidak_lengkap | ...
+    Column("hasil_id", BigInteger, ForeignKey("hasil.id"), nullable=True, index=True),
+    Column("versi", Integer, nullable=True),
+    Column("temuan", JSONB, nullable=False, server_default="[]"),
+    Column("tidak_dilaporkan", JSONB, nullable=False, server_default="[]"),  # blocks Sirekap lacks
+    Column("sirekap", JSONB, nullable=False, server_default="{}"),  # mode, psu, status_*, images
+    Column("oleh", Text, nullable=False),
+    Column("dibuat", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("kontes", "kode_tps", "berkas_sha256", name="impor_sirekap_unik"),
+)

@@ -1,0 +1,553 @@
+"""Photos of the C.Hasil pages: the evidence beside the numbers.
+
+`POST /api/v1/hasil/{kontes}/{kode_tps}/foto` (multipart/form-data: `halaman`,
+the page number, and `berkas`, the photo), by `kpps` for that TPS or wider.
+
+- JPEG, PNG or WebP, known by their bytes (magic numbers, then Pillow reads
+  the header), never by the file name or the client's Content-Type: 415
+  otherwise, 422 when the bytes start like an image but are broken.
+- At most FOTO_MAKS bytes and PIKSEL_MAKS pixels: 413. The intake's
+  64 KiB limit for JSON stays the app-wide one; only this blueprint's
+  requests get the larger limit (Flask's per-request `max_content_length`),
+  so the JSON endpoints still refuse big bodies before reading them.
+- Stored content-addressed under REKAP_DATA_DIR by the SHA-256 of the
+  uploaded bytes: `foto/asli/ab/<sha>` is the original as sent (evidence,
+  never served), `foto/publik/ab/<sha>` the public copy, the same picture
+  with every metadata segment removed (EXIF with its GPS location, XMP,
+  IPTC, comments, text chunks, data after the image). JPEG is cleaned
+  without re-encoding (the pixels the public sees are the ones the KPPS
+  sent), keeping only the EXIF orientation so the page shows upright.
+- A row in `foto` links the page, the TPS's current result version (if any),
+  the uploader (token subject) and the metadata read from EXIF (location,
+  time taken, device): for staff, never in the public copy.
+- A photo already used at another TPS is flagged (`tanda`), in the answer
+  and the row: FOTO_SAMA_DI_TPS_LAIN for the very same bytes,
+  FOTO_MIRIP_DI_TPS_LAIN for the same picture saved again (a 64-bit
+  difference hash at most MIRIP_BIT bits away and the same aspect ratio:
+  advisory, for staff to look at).
+  KawalPemilu caught re-used photos this way in 2024.
+- Sending the same photo for the same page again is a replay: 200 with the
+  stored row, nothing new.
+
+`GET .../foto` (kpps for that TPS or wider) lists the photos with their
+flags, computed again at read time so the first TPS of a re-used photo is
+flagged too. `GET .../foto/{sha256}` serves the public copy to anyone, as
+Sirekap published its C.Hasil images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import struct
+import tempfile
+import warnings
+from pathlib import Path
+
+from flask import request, send_file
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import text
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from shared import settings
+from shared.db.engine import engine
+from shared.web import Problem, wajib
+from services.intake import store
+
+blp = Blueprint("foto", __name__, url_prefix="/api/v1/hasil", description="Foto C.Hasil (bukti)")
+
+FOTO_MAKS = 10 * 1024 * 1024  # bytes of one photo: a 12-megapixel phone JPEG is 2 to 5 MB
+BODY_MAKS = FOTO_MAKS + 64 * 1024  # the multipart body: the photo, the page number, the boundaries
+PIKSEL_MAKS = 60_000_000  # decoded size guard (a small file can claim a huge picture)
+HALAMAN_MAKS = 99
+MIRIP_BIT = 3  # difference hashes this many bits apart are the same picture saved again...
+MIRIP_RASIO = 0.01  # ...when their aspect ratios are within 1%
+
+JENIS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+
+
+@blp.before_request
+def _batas_ukuran():
+    """Photos need more than the intake's JSON limit: raise it for this blueprint only."""
+    request.max_content_length = BODY_MAKS
+
+
+# --- reading the bytes ----------------------------------------------------------
+
+
+def sniff(data: bytes) -> str | None:
+    """The image format by its magic number: JPEG, PNG, WEBP, or None."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "JPEG"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "PNG"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def _angka(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _derajat(dms, ref) -> float | None:
+    """EXIF degrees/minutes/seconds and N/S/E/W into signed decimal degrees."""
+    if not isinstance(dms, tuple) or len(dms) != 3:
+        return None
+    parts = [_angka(v) for v in dms]
+    if any(p is None for p in parts):
+        return None
+    value = parts[0] + parts[1] / 60 + parts[2] / 3600
+    if isinstance(ref, bytes):
+        ref = ref.decode("ascii", "replace")
+    return round(-value if str(ref).strip().upper() in ("S", "W") else value, 7)
+
+
+def _teks(value, limit: int = 100) -> str | None:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return None
+    value = value.replace("\x00", "").strip()
+    return value[:limit] or None
+
+
+def metadata(img: Image.Image) -> tuple[dict, int]:
+    """What the EXIF says (location, time taken, device) for the row, and the orientation (1..8).
+    Best effort: a photo whose EXIF cannot be read is still a photo, with no metadata."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data": we say so by returning nothing
+            return _metadata(img)
+    except Exception:  # noqa: BLE001 - Pillow raises many kinds on a broken EXIF block
+        return {}, 1
+
+
+def _metadata(img: Image.Image) -> tuple[dict, int]:
+    exif = img.getexif()
+    out: dict = {}
+    gps = exif.get_ifd(0x8825)
+    lat, lon = _derajat(gps.get(2), gps.get(1)), _derajat(gps.get(4), gps.get(3))
+    if lat is not None and lon is not None and abs(lat) <= 90 and abs(lon) <= 180:
+        out["lokasi"] = {"lat": lat, "lon": lon}
+        alt = _angka(gps.get(6))
+        if alt is not None:
+            out["lokasi"]["alt"] = round(-alt if gps.get(5) in (1, b"\x01") else alt, 2)
+    waktu = _teks(exif.get_ifd(0x8769).get(0x9003)) or _teks(exif.get(0x0132))
+    if waktu:
+        out["waktu"] = waktu
+    perangkat = " ".join(t for t in (_teks(exif.get(0x010F)), _teks(exif.get(0x0110))) if t)
+    if perangkat:
+        out["perangkat"] = perangkat
+    orientation = exif.get(0x0112)
+    orientation = orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1
+    if orientation != 1:
+        out["orientasi"] = orientation
+    return out, orientation
+
+
+def dhash(img: Image.Image) -> int | None:
+    """A 64-bit difference hash (as a signed bigint), None for a picture too plain to tell apart."""
+    img.draft("L", (64, 64))  # JPEG: decode at 1/8 scale, fast
+    small = img.convert("L").resize((9, 8), Image.Resampling.LANCZOS)
+    px = small.tobytes()
+    bits = 0
+    for row in range(8):
+        for col in range(8):
+            bits = (bits << 1) | (px[row * 9 + col] > px[row * 9 + col + 1])
+    if not 8 <= bin(bits).count("1") <= 56:
+        return None
+    return bits - (1 << 64) if bits >= 1 << 63 else bits
+
+
+def pita(dh: int | None) -> tuple[int, int, int, int] | tuple[None, None, None, None]:
+    """The four 16-bit bands of a difference hash, high first (as the database indexes them)."""
+    if dh is None:
+        return None, None, None, None
+    u = dh & ((1 << 64) - 1)
+    return (u >> 48) & 0xFFFF, (u >> 32) & 0xFFFF, (u >> 16) & 0xFFFF, u & 0xFFFF
+
+
+def jarak(a: int, b: int) -> int:
+    """Bits in which two difference hashes differ."""
+    return bin((a ^ b) & ((1 << 64) - 1)).count("1")
+
+
+# --- the public copy: metadata removed, pixels untouched -----------------------
+
+# JPEG markers kept: SOFn, DHT, DQT, DRI, SOS, APP0 (JFIF), APP2 only for an ICC profile,
+# APP14 (Adobe: colour transform). Dropped: APP1 (EXIF, XMP), APP3..APP13 (IPTC, MPF...),
+# APP15, COM, and anything after the end of the first image (MPF second images, trailers).
+_JPEG_APP_KEEP = {0xE0, 0xEE}
+
+
+def _jpeg_bersih(data: bytes, orientation: int) -> bytes:
+    if data[:2] != b"\xff\xd8":
+        raise ValueError("no SOI")
+    out = [b"\xff\xd8"]
+    if orientation != 1:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        payload = exif.tobytes()
+        out.append(b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload)
+    i, n = 2, len(data)
+    while i < n:
+        if data[i] != 0xFF:
+            raise ValueError(f"no marker at {i}")
+        while i < n and data[i] == 0xFF:
+            i += 1
+        if i >= n:
+            break
+        marker = data[i]
+        i += 1
+        if marker == 0xD9:  # EOI: the image ends; nothing after it is kept
+            out.append(b"\xff\xd9")
+            return b"".join(out)
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            out.append(bytes((0xFF, marker)))
+            continue
+        if i + 2 > n:
+            raise ValueError("truncated segment")
+        length = struct.unpack(">H", data[i:i + 2])[0]
+        segment = data[i:i + length]
+        if length < 2 or len(segment) != length:
+            raise ValueError("truncated segment")
+        i += length
+        keep = not (0xE0 <= marker <= 0xEF or marker == 0xFE) or marker in _JPEG_APP_KEEP or (
+            marker == 0xE2 and segment[2:14] == b"ICC_PROFILE\x00")
+        if keep:
+            out.append(bytes((0xFF, marker)) + segment)
+        if marker == 0xDA:  # SOS: entropy-coded data up to the next real marker
+            j = i
+            while True:
+                j = data.find(b"\xff", j)
+                if j < 0 or j + 1 >= n:
+                    raise ValueError("scan without end")
+                nxt = data[j + 1]
+                if nxt == 0x00 or 0xD0 <= nxt <= 0xD7 or nxt == 0xFF:
+                    j += 1 if nxt == 0xFF else 2
+                    continue
+                break
+            out.append(data[i:j])
+            i = j
+    raise ValueError("no EOI")
+
+
+# PNG chunks kept: the image and how to show it. Text (tEXt, zTXt, iTXt: XMP lives there),
+# eXIf, tIME and anything unknown are dropped, as is anything after IEND.
+_PNG_KEEP = {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT",
+             b"pHYs", b"bKGD", b"cICP", b"acTL", b"fcTL", b"fdAT"}
+
+
+def _png_bersih(data: bytes) -> bytes:
+    out, i = [data[:8]], 8
+    while i + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[i:i + 8])
+        end = i + 12 + length
+        if end > len(data):
+            raise ValueError("truncated chunk")
+        if kind in _PNG_KEEP:
+            out.append(data[i:end])
+        i = end
+        if kind == b"IEND":
+            return b"".join(out)
+    raise ValueError("no IEND")
+
+
+# WebP chunks kept: the bitstreams, alpha, animation and the ICC profile; EXIF and XMP dropped
+# (and their flags cleared in VP8X).
+_WEBP_KEEP = {b"VP8 ", b"VP8L", b"VP8X", b"ALPH", b"ANIM", b"ANMF", b"ICCP"}
+
+
+def _webp_bersih(data: bytes) -> bytes:
+    size = struct.unpack("<I", data[4:8])[0]
+    end = min(len(data), 8 + size)
+    chunks, i = [], 12
+    while i + 8 <= end:
+        kind, length = struct.unpack("<4sI", data[i:i + 8])
+        stop = i + 8 + length + (length & 1)
+        if i + 8 + length > end:
+            raise ValueError("truncated chunk")
+        chunk = data[i:min(stop, end)]
+        if kind == b"VP8X":
+            chunk = chunk[:8] + bytes((chunk[8] & ~0x0C,)) + chunk[9:]
+        if kind in _WEBP_KEEP:
+            chunks.append(chunk + (b"\x00" if len(chunk) % 2 else b""))
+        i = stop
+    body = b"WEBP" + b"".join(chunks)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def bersihkan(data: bytes, fmt: str, orientation: int = 1) -> bytes:
+    """The public copy of a photo: the same image, every metadata segment removed."""
+    if fmt == "JPEG":
+        return _jpeg_bersih(data, orientation)
+    if fmt == "PNG":
+        return _png_bersih(data)
+    if fmt == "WEBP":
+        return _webp_bersih(data)
+    raise ValueError(fmt)
+
+
+# --- errors ---------------------------------------------------------------------
+
+
+def _terlalu_besar() -> Problem:
+    mb = FOTO_MAKS // (1024 * 1024)
+    return Problem(413, "FOTO_TERLALU_BESAR",
+                   f"Foto terlalu besar: paling besar {mb} MB dan {PIKSEL_MAKS // 1_000_000} megapiksel. "
+                   "Kirim ulang dengan resolusi lebih kecil.",
+                   f"The photo is too large: at most {mb} MB and {PIKSEL_MAKS // 1_000_000} megapixels. "
+                   "Send it again at a lower resolution.")
+
+
+def _bukan_gambar() -> Problem:
+    return Problem(415, "FOTO_BUKAN_GAMBAR",
+                   "Berkas bukan foto JPEG, PNG atau WebP. Foto halaman C.Hasil lalu kirim berkas fotonya.",
+                   "The file is not a JPEG, PNG or WebP photo. Photograph the C.Hasil page and send that file.")
+
+
+def _rusak() -> Problem:
+    return Problem(422, "FOTO_RUSAK", "Foto rusak atau terpotong dan tidak bisa dibaca. Kirim ulang fotonya.",
+                   "The photo is damaged or cut off and cannot be read. Send it again.",
+                   [{"kode": "FOTO_RUSAK", "pesan": "Foto tidak bisa dibaca.", "message": "Unreadable photo.",
+                     "fields": ["berkas"]}])
+
+
+def _isian(kode: str, pesan: str, message: str, field: str) -> Problem:
+    return Problem(422, temuan=[{"kode": kode, "pesan": pesan, "message": message, "fields": [field]}])
+
+
+def _cek_tps(kontes: str, kode_tps: str) -> None:
+    if store.paslon(kontes) is None:
+        raise Problem(404, "KONTES_TIDAK_DIKENAL", f"Kontes '{kontes}' tidak dikenal.", f"Unknown contest '{kontes}'.")
+    if not store.known_tps(kontes, kode_tps):
+        raise Problem(404, "TPS_TIDAK_DIKENAL", f"TPS '{kode_tps}' tidak dikenal untuk kontes {kontes}.",
+                      f"TPS '{kode_tps}' is not known for contest {kontes}.")
+
+
+# --- storage ----------------------------------------------------------------------
+
+
+def folder() -> Path:
+    return settings.load().data_dir / "foto"
+
+
+def jalur(jenis: str, sha: str) -> Path:
+    """foto/asli/ab/<sha> (as sent) or foto/publik/ab/<sha> (metadata removed)."""
+    return folder() / jenis / sha[:2] / sha
+
+
+def _simpan(path: Path, data: bytes) -> None:
+    """Write once: content-addressed, so an existing file already holds these bytes."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# Other TPS holding the same bytes, or the same picture saved again: a difference hash at most
+# MIRIP_BIT bits away and the same aspect ratio. Hashes that close share at least one of their
+# four 16-bit bands (pigeonhole), so each band's expression index finds the candidates.
+KEMBAR = text("""
+    SELECT DISTINCT ON (f.kontes, f.kode_tps, f.sha256 = :sha) f.kontes, f.kode_tps, f.halaman,
+           f.sha256 = :sha AS sama
+    FROM foto f
+    WHERE f.kode_tps <> :t AND (f.sha256 = :sha OR (
+          (((f.dhash >> 48) & 65535) = :b0 OR ((f.dhash >> 32) & 65535) = :b1
+           OR ((f.dhash >> 16) & 65535) = :b2 OR ((f.dhash >> 0) & 65535) = :b3)
+          AND bit_count(CAST(f.dhash # CAST(:dh AS bigint) AS bit(64))) <= :bit
+          AND abs(f.lebar::float8 / f.tinggi - CAST(:rasio AS float8)) <= CAST(:toleransi AS float8) * :rasio))
+    ORDER BY f.kontes, f.kode_tps, f.sha256 = :sha, f.id
+    LIMIT 50""")
+
+SIMPAN = text("""
+    WITH kini AS (SELECT hasil_id, versi FROM hasil_kini WHERE kontes = :k AND kode_tps = :t)
+    INSERT INTO foto (kontes, kode_tps, halaman, sha256, jenis, ukuran, lebar, tinggi, dhash,
+                      hasil_id, versi, oleh, exif, tanda)
+    VALUES (:k, :t, :halaman, :sha, :jenis, :ukuran, :lebar, :tinggi, :dh,
+            (SELECT hasil_id FROM kini), (SELECT versi FROM kini), :oleh, CAST(:exif AS jsonb),
+            CAST(:tanda AS jsonb))
+    ON CONFLICT ON CONSTRAINT foto_unik DO NOTHING
+    RETURNING id""")
+
+KOLOM = "id, kontes, kode_tps, halaman, sha256, jenis, ukuran, lebar, tinggi, dhash, versi, oleh, exif, tanda, dibuat"
+
+
+def tanda(conn, kontes: str, kode_tps: str, sha: str, dh: int | None, lebar: int, tinggi: int) -> list[dict]:
+    """The flags of a photo: the other TPS where the same photo (or the same picture) was used."""
+    bands = pita(dh)
+    rows = conn.execute(KEMBAR, {"t": kode_tps, "sha": sha, "dh": dh, "bit": MIRIP_BIT,
+                                 "b0": bands[0], "b1": bands[1], "b2": bands[2], "b3": bands[3],
+                                 "rasio": lebar / max(tinggi, 1), "toleransi": MIRIP_RASIO}).all()
+    out = []
+    for sama, kode, pesan, message in (
+            (True, "FOTO_SAMA_DI_TPS_LAIN", "Foto yang persis sama sudah dikirim untuk TPS lain: {}. Periksa "
+             "apakah foto ini benar C.Hasil TPS ini.", "The very same photo was sent for another TPS: {}. "
+             "Check that it really is this TPS's C.Hasil."),
+            (False, "FOTO_MIRIP_DI_TPS_LAIN", "Foto yang tampak sama (disimpan ulang) sudah dikirim untuk TPS lain: "
+             "{}. Periksa apakah foto ini benar C.Hasil TPS ini.", "A photo that looks the same (saved again) was "
+             "sent for another TPS: {}. Check that it really is this TPS's C.Hasil.")):
+        tps = [{"kontes": r.kontes, "kode_tps": r.kode_tps, "halaman": r.halaman} for r in rows if r.sama is sama]
+        if tps:
+            daftar = ", ".join(sorted({t["kode_tps"] for t in tps}))
+            out.append({"kode": kode, "pesan": pesan.format(daftar), "message": message.format(daftar),
+                        "fields": ["berkas"], "tps": tps})
+    return out
+
+
+def _jawaban(row, flags: list[dict] | None = None) -> dict:
+    return {"kontes": row.kontes, "kode_tps": row.kode_tps, "halaman": row.halaman, "sha256": row.sha256,
+            "jenis": row.jenis, "ukuran": row.ukuran, "lebar": row.lebar, "tinggi": row.tinggi,
+            "versi": row.versi, "oleh": row.oleh, "exif": row.exif,
+            "tanda": row.tanda if flags is None else flags,
+            "url": f"/api/v1/hasil/{row.kontes}/{row.kode_tps}/foto/{row.sha256}",
+            "dibuat": row.dibuat.isoformat()}
+
+
+# --- the endpoints ---------------------------------------------------------------
+
+UPLOAD_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["halaman", "berkas"],
+    "properties": {"halaman": {"type": "integer", "minimum": 1, "maximum": HALAMAN_MAKS,
+                               "description": "page of the C.Hasil form"},
+                   "berkas": {"type": "string", "format": "binary",
+                              "description": f"the photo: JPEG, PNG or WebP, at most {FOTO_MAKS} bytes"}}}}}}}
+
+
+def _baca_unggahan() -> tuple[int, bytes]:
+    length = request.content_length
+    if length is not None and length > BODY_MAKS:
+        raise _terlalu_besar()
+    if request.mimetype != "multipart/form-data":
+        raise Problem(415, "BUKAN_MULTIPART",
+                      "Kirim foto sebagai multipart/form-data dengan isian 'halaman' dan 'berkas'.",
+                      "Send the photo as multipart/form-data with the fields 'halaman' and 'berkas'.")
+    try:
+        request.form, request.files  # parse now: a chunked body past the limit stops here
+    except RequestEntityTooLarge:
+        raise _terlalu_besar() from None
+    halaman = request.form.get("halaman", "").strip()
+    if not halaman.isdigit() or not 1 <= int(halaman) <= HALAMAN_MAKS:
+        raise _isian("HALAMAN_TIDAK_VALID", f"Isian 'halaman' wajib berupa nomor halaman 1 sampai {HALAMAN_MAKS}.",
+                     f"'halaman' must be a page number from 1 to {HALAMAN_MAKS}.", "halaman")
+    upload = request.files.get("berkas")
+    if upload is None:
+        raise _isian("BERKAS_WAJIB", "Isian 'berkas' (foto halaman C.Hasil) wajib diisi.",
+                     "The field 'berkas' (the photo of the C.Hasil page) is required.", "berkas")
+    data = upload.stream.read(FOTO_MAKS + 1)
+    if len(data) > FOTO_MAKS:
+        raise _terlalu_besar()
+    if not data:
+        raise _isian("BERKAS_KOSONG", "Berkas foto kosong.", "The photo file is empty.", "berkas")
+    return int(halaman), data
+
+
+def periksa_foto(data: bytes) -> dict:
+    """Check an upload by its content and prepare what is stored: raises Problem (415, 413, 422)."""
+    fmt = sniff(data)
+    if fmt is None:
+        raise _bukan_gambar()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # Pillow's "Corrupt EXIF data": metadata() copes
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            if (img.format if img.format != "MPO" else "JPEG") != fmt:  # MPO: a phone JPEG with MPF images
+                raise _bukan_gambar()
+            lebar, tinggi = img.size
+            if lebar * tinggi > PIKSEL_MAKS:
+                raise _terlalu_besar()
+            img.verify()  # the structure, right after open (Pillow's rule)
+            meta, orientation = metadata(Image.open(io.BytesIO(data)))
+            publik = bersihkan(data, fmt, orientation)
+            check = Image.open(io.BytesIO(publik))
+            if check.format != fmt or check.size != (lebar, tinggi):
+                raise _rusak()
+            check.verify()
+            clean = Image.open(io.BytesIO(publik))
+            if clean.getexif().get_ifd(0x8825) or set(clean.getexif()) - {0x0112}:
+                raise _rusak()  # never serve a copy that still carries metadata
+            dh = dhash(clean)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise _terlalu_besar() from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error, IndexError, EOFError,
+            RuntimeError):
+        raise _rusak() from None
+    return {"fmt": fmt, "jenis": JENIS[fmt], "lebar": lebar, "tinggi": tinggi, "exif": meta, "publik": publik,
+            "dhash": dh, "sha256": hashlib.sha256(data).hexdigest()}
+
+
+@blp.route("/<string:kontes>/<string:kode_tps>/foto")
+class FotoTps(MethodView):
+    @blp.doc(**UPLOAD_DOC)
+    def post(self, kontes: str, kode_tps: str):
+        """Upload the photo of one C.Hasil page (kpps for this TPS or wider)"""
+        tok = wajib("kpps", kode_tps)
+        _cek_tps(kontes, kode_tps)
+        halaman, data = _baca_unggahan()
+        foto = periksa_foto(data)
+        sha = foto["sha256"]
+        _simpan(jalur("asli", sha), data)
+        _simpan(jalur("publik", sha), foto["publik"])
+        with engine().begin() as conn:
+            flags = tanda(conn, kontes, kode_tps, sha, foto["dhash"], foto["lebar"], foto["tinggi"])
+            new = conn.execute(SIMPAN, {
+                "k": kontes, "t": kode_tps, "halaman": halaman, "sha": sha, "jenis": foto["jenis"],
+                "ukuran": len(data), "lebar": foto["lebar"], "tinggi": foto["tinggi"], "dh": foto["dhash"],
+                "oleh": tok.subjek, "exif": json.dumps(foto["exif"]), "tanda": json.dumps(flags)}).first()
+            row = conn.execute(text(f"""SELECT {KOLOM} FROM foto WHERE kontes = :k AND kode_tps = :t
+                                        AND halaman = :h AND sha256 = :sha"""),
+                               {"k": kontes, "t": kode_tps, "h": halaman, "sha": sha}).one()
+        return _jawaban(row, flags), 201 if new else 200
+
+    def get(self, kontes: str, kode_tps: str):
+        """The photos of a TPS, newest last, with their flags and metadata (kpps for this TPS or wider)"""
+        wajib("kpps", kode_tps)
+        _cek_tps(kontes, kode_tps)
+        with engine().connect() as conn:
+            rows = conn.execute(text(f"""SELECT {KOLOM} FROM foto WHERE kontes = :k AND kode_tps = :t
+                                         ORDER BY halaman, id"""), {"k": kontes, "t": kode_tps}).all()
+            return [_jawaban(r, tanda(conn, kontes, kode_tps, r.sha256, r.dhash, r.lebar, r.tinggi)) for r in rows]
+
+
+@blp.route("/<string:kontes>/<string:kode_tps>/foto/<string:sha256>")
+class FotoPublik(MethodView):
+    def get(self, kontes: str, kode_tps: str, sha256: str):
+        """The public copy of a photo (no token; metadata removed)"""
+        sha = sha256.lower()
+        row = None
+        if _SHA.match(sha):
+            with engine().connect() as conn:
+                row = conn.execute(text("""SELECT jenis FROM foto WHERE kontes = :k AND kode_tps = :t
+                                           AND sha256 = :sha LIMIT 1"""),
+                                   {"k": kontes, "t": kode_tps, "sha": sha}).first()
+        path = jalur("publik", sha) if row else None
+        if row is None or not path.exists():
+            raise Problem(404, "FOTO_TIDAK_DITEMUKAN", "Foto ini tidak ada untuk TPS ini.",
+                          "No such photo for this TPS.")
+        ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}[row.jenis]
+        resp = send_file(path, mimetype=row.jenis, etag=sha, conditional=True, max_age=86400,
+                         download_name=f"{kode_tps}-{sha[:12]}.{ext}")
+        resp.headers["Cache-Control"] = "public, max-age=86400, immutable"
+        return resp
