@@ -67,13 +67,16 @@ def _drain(lajur: int, deadline: float) -> tuple[bool, int]:
         rows = busy = regions = 0
         backlog = False
         for depth in (4, 3, 2, 1, 0):
-            outbox.keep(lajur)
             limit = _limits[depth]
             # While the levels below are still busy, a level waits for its changes to gather.
             gather = UPPER_GATHER_SECONDS if rows else 0.0
             with engine().begin() as conn:
                 batch = rollup_batch(conn, depth, limit, gather)
             _adapt(depth, batch.rows, batch.seconds)
+            if batch.rows:
+                # Working: keep the lane. Only after work, never before a look: a look that
+                # finds nothing must leave a closed lane closed, or submissions are not heard.
+                outbox.keep(lajur)
             rows, busy, regions = rows + batch.rows, busy + batch.busy, regions + batch.regions
             backlog |= batch.rows >= limit
         claimed += rows

@@ -207,6 +207,42 @@ def _quiesce(timeout: float = 120.0) -> float:
     raise TimeoutError(f"the outbox did not drain in {timeout} s ({waiting} rows left)")
 
 
+def _rollup_rows_by_worker(chaos: Chaos, offsets: dict[str, int]) -> dict[str, int]:
+    """Outbox rows claimed per worker process since `offsets`, from the workers' own logs
+    ("Task rekap.rollup[...] succeeded in ...: <rows>")."""
+    out = {}
+    for name, start in offsets.items():
+        with open(chaos.log_dir / f"{name}.log", "rb") as f:
+            f.seek(start)
+            lines = f.read().decode(errors="replace").splitlines()
+        out[name] = sum(int(line.rsplit(":", 1)[1]) for line in lines
+                        if "Task rekap.rollup[" in line and " succeeded in " in line)
+    return out
+
+
+def test_backlog_fans_out_to_every_worker(chaos):
+    """A backlog (every Jombang TPS, ten times over) is shared by both worker processes."""
+    from shared import outbox
+    from shared.db.engine import engine
+
+    workers = [n for n in chaos.stack.processes if n.startswith("worker")]
+    assert len(workers) == 2
+    _quiesce()
+    offsets = {n: (chaos.log_dir / f"{n}.log").stat().st_size for n in workers}
+    with engine().begin() as conn:
+        conn.execute(text("""INSERT INTO outbox (kontes, kode, kedalaman)
+                             SELECT 'ppwp', w.kode_induk, 4 FROM generate_series(1, 10) AS n, wilayah w
+                             WHERE w.tingkat = 'tps' AND w.kode LIKE :p ORDER BY n, w.kode"""),
+                     {"p": KABUPATEN + "%"})
+    assert outbox.publish(force=True)
+    _quiesce()
+    time.sleep(0.5)  # the last task's log line
+    rows = _rollup_rows_by_worker(chaos, offsets)
+    assert sum(rows.values()) >= 38580
+    print(f"\nbacklog of 38,580 outbox rows claimed per worker: {rows}")
+    assert all(rows.values()), f"only some workers took part: {rows}"
+
+
 @pytest.mark.parametrize("seed", _seeds())
 def test_chaos_recap_stays_exact(chaos, seed):
     from services.recap.tasks import stale
