@@ -104,6 +104,7 @@ def install(app: Flask, service: str) -> None:
     from shared import guard
 
     app.json.sort_keys = False  # keep the order of api.md: kode, nama, ... then anak
+
     @app.errorhandler(Problem)
     def _problem(exc: Problem):
         return exc.response()

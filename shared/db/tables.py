@@ -131,6 +131,18 @@ kunci = Table(
     Column("dibuat", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# Every change other than a result version (those are their own record): locks,
+# unlocks, tokens issued and revoked. Appended, never updated or deleted.
+audit = Table(
+    "audit", metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("dibuat", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("oleh", Text, nullable=False),
+    Column("tindakan", String(32), nullable=False),  # kunci | buka_kunci | token_terbit | token_cabut
+    Column("kode_wilayah", String(13), nullable=True, index=True),
+    Column("rincian", JSONB, nullable=False, server_default="{}"),
+)
+
 # C.Hasil photos, the evidence beside the numbers (services/intake/foto.py; migration 0005).
 # Files are content-addressed under REKAP_DATA_DIR by the SHA-256 of the uploaded bytes: the
 # original (kept, with its EXIF) and the public copy (every metadata segment stripped).
