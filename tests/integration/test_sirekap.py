@@ -227,3 +227,18 @@ def test_export_writes_sirekap_files_that_read_back(stack, imported, issue, tmp_
     for kode in tps_codes:
         each = json.loads((tmp_path / sirekap.jalur_hasil("ppwp", kode)).read_text())
         assert (each["chart"] is None) is (each["administrasi"] is None) is (each["rekap"]["status"] == "belum")
+
+
+
+def test_export_of_a_whole_kabupaten(stack, imported, tmp_path):
+    code, out = cli("export", "sirekap", "3517", str(tmp_path))
+    assert code == 0, out
+    counts = json.loads(out)
+    n_tps = rows("SELECT count(*) AS n FROM wilayah WHERE tingkat = 'tps' AND kode LIKE '3517%'")[0].n
+    regions = rows("SELECT kode FROM rekap WHERE kontes = 'ppwp' AND kode LIKE '3517%'")
+    assert counts == {"folder": str(tmp_path), "wilayah": len(regions), "tps": n_tps}
+    assert len(list(tmp_path.rglob("*.json"))) == 2 * len(regions) + n_tps
+    kab = json.loads((tmp_path / "pemilu/hhcw/ppwp/35/3517.json").read_text())
+    kecamatan = json.loads((tmp_path / "wilayah/pemilu/ppwp/35/3517.json").read_text())
+    assert sorted(kab["table"]) == [k["kode"] for k in kecamatan] and len(kecamatan) == 21
+    assert {k["tingkat"] for k in kecamatan} == {3} and kab["progres"]["total"] == n_tps == 3858
