@@ -16,6 +16,7 @@ from shared import web
 from shared.db.engine import configure as engine_configure, engine
 from shared.web import Problem, wajib
 from services.export import build, cache, jobs, rekap, sirekap
+from services.export.dashboard import bp as dasbor
 
 blp = Blueprint("rekap", __name__, url_prefix="/api/v1/rekap", description="Recap per region")
 ekspor = Blueprint("ekspor", __name__, url_prefix="/api/v1/ekspor",
@@ -135,5 +136,6 @@ def create_app() -> Flask:
     api = Api(app)
     api.register_blueprint(blp)
     api.register_blueprint(ekspor)
+    app.register_blueprint(dasbor)
     web.install(app, "export")
     return app
