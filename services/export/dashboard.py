@@ -175,6 +175,8 @@ def halaman():
         paslon = info["paslon"] or []
         akar = _akar(conn, kontes)
         ctx = {"daftar_kontes": daftar, "kontes": info, "paslon": paslon, "akar": akar}
+        if not akar:
+            return _halaman(**ctx, pesan=f"Kontes {kontes} belum punya wilayah pemilihan.")
         if not kode:
             if len(akar) != 1:  # held in several regions with no common recap: let the visitor pick
                 return _halaman(**ctx)
@@ -194,12 +196,13 @@ def halaman():
 
 
 def _aset_url(nama: str) -> str:
-    """The URL of an asset, with its modification time so a new release is fetched anew."""
+    """The URL of an asset with a digest of its content: a new release is fetched anew,
+    an unchanged file stays cached."""
     try:
-        v = int((ASET / nama).stat().st_mtime)
+        etag = _baca(str(ASET / nama))[2]
     except OSError:
-        v = 0
-    return f"/aset/{nama}?v={v}"
+        etag = "0"
+    return f"/aset/{nama}?v={etag[:12]}"
 
 
 _berkas: dict[str, tuple[float, bytes, bytes, str]] = {}  # asset -> (mtime, body, gzipped body, etag)

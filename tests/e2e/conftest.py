@@ -179,9 +179,10 @@ def halaman(browser, stack, request):
         return h
 
     yield make
+    call = getattr(request.node, "rep_call", None)
     for h in opened:
-        if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
-            h.foto(f"GAGAL-{request.node.name}")
+        if call is not None and call.failed:
+            h.foto(f"GAGAL-{request.node.name}")  # what the browser showed when it failed
         h.close()
     for h in opened:
         assert h.luar == [], f"requests left 127.0.0.1: {h.luar}"
@@ -190,6 +191,7 @@ def halaman(browser, stack, request):
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, for the failure screenshot above."""
     rep = yield
     setattr(item, f"rep_{rep.when}", rep)
     return rep

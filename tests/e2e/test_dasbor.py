@@ -139,6 +139,16 @@ def test_kiriman_baru_muncul_tanpa_muat_ulang(halaman, stack, issue, desa_baru):
     assert page.evaluate("window.__belumDimuatUlang") is True
     h.foto("06-desa-terbarui-tanpa-muat-ulang")
 
+    # The server goes away: the page says so and keeps the last numbers; then it recovers.
+    page.route("**/api/v1/rekap/**", lambda route: route.abort())
+    page.locator("#status-data.putus").wait_for(timeout=TUNGGU)
+    assert "terputus" in page.locator("#status-data").inner_text()
+    assert ringkas.locator("[data-f='suara_sah']").inner_text() == angka(sah)
+    h.foto("06b-desa-koneksi-terputus")
+    page.unroute("**/api/v1/rekap/**")
+    page.locator("#status-data:not(.putus) #diperbarui").wait_for(timeout=TUNGGU)
+    h.galat = [g for g in h.galat if "ERR_FAILED" not in g]  # the aborted polls, on purpose
+
 
 def test_petugas_unduh_daftar_periksa_riwayat(halaman, stack, issue, desa_baru):
     """A PPK signs in: the review list shows the flagged TPS with its findings and a link to
