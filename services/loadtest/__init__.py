@@ -154,7 +154,9 @@ def run(*, host: str, export: str | None = None, token: str | None = None, konte
             f"database: {'yes' if db.engine is not None else db.problem}")
 
         warmup = 4 * users if warmup is None else warmup
+        cpu0 = time.process_time()
         stats = client.run(work, host, token, users=users, rate=rate, seed=seed, progress=progress, warmup=warmup)
+        client_cpu = time.process_time() - cpu0
         elapsed = max(stats.finished - stats.started, 1e-9)
         say(f"sent {stats.requests} requests in {elapsed:.1f} s ({stats.requests / elapsed:.0f}/s), "
             f"errors {stats.errors}; waiting for the recap of {kabupaten}")
@@ -225,6 +227,7 @@ def run(*, host: str, export: str | None = None, token: str | None = None, konte
         "status_counts": status_counts,
         "duration_s": round(elapsed, 3),
         "rps": round(stats.requests / elapsed, 1),
+        "client_cpu_ms_per_request": round(1000 * client_cpu / max(stats.requests, 1), 3),
         "latency_ms": {"p50": _percentile(lat, 0.50), "p95": _percentile(lat, 0.95), "p99": p99,
                        "max": round(lat[-1], 1) if lat else None,
                        "mean": round(sum(lat) / len(lat), 1) if lat else None},
