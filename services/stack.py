@@ -70,8 +70,11 @@ class Stack:
         if name == "export":
             return ["gunicorn", "-c", "python:services.export.gunicorn_conf", "-b",
                     f"{self.host}:{self.export_port}", "services.export.app:create_app()"]
-        if name.startswith("worker"):
-            return ["celery", "-A", "shared.celery_app", "worker", "-Q", "rollup,export", "-c", "2",
+        if name.startswith("worker"):  # rollups only: a workbook build never takes a rollup's slot
+            return ["celery", "-A", "shared.celery_app", "worker", "-Q", "rollup", "-c", "2",
+                    "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--loglevel=INFO"]
+        if name == "export-worker":
+            return ["celery", "-A", "shared.celery_app", "worker", "-Q", "export", "-c", "1",
                     "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--loglevel=INFO"]
         if name == "beat":
             return ["celery", "-A", "shared.celery_app", "beat", "--loglevel=INFO",
@@ -79,7 +82,8 @@ class Stack:
         raise KeyError(name)
 
     def names(self) -> list[str]:
-        return ["intake", "export", *[f"worker{i}" for i in range(1, self.workers + 1)]] + (["beat"] if self.beat else [])
+        workers = [f"worker{i}" for i in range(1, self.workers + 1)]
+        return ["intake", "export", *workers, "export-worker"] + (["beat"] if self.beat else [])
 
     def start(self, timeout: float = 60) -> "Stack":
         for name in self.names():

@@ -9,6 +9,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def services(tmp_path_factory):
+    os.environ.setdefault("REKAP_DATA_DIR", str(tmp_path_factory.mktemp("data")))  # photos, workbook cache
     from shared import embedded
     from shared.db import migrate, seed
 

@@ -137,6 +137,7 @@ def save(*, kontes: str, kode_tps: str, jenis: str, isian: dict, angka: dict, st
               "alasan": alasan, "oleh": oleh,
               "jawaban": json.dumps({"kode_tps": kode_tps, "kontes": kontes, "versi": 0, "status": status,
                                      "temuan": temuan})}
+    reconnected = False
     for attempt in range(5):
         try:
             known, prior_sha, prior_jawaban, locked, has_current, jawaban = _execute_save(params)
@@ -145,6 +146,12 @@ def save(*, kontes: str, kode_tps: str, jenis: str, isian: dict, angka: dict, st
             # A twin request (same key) or another first version won the race: look again.
             if attempt == 4:
                 raise
+        except psycopg.OperationalError:
+            # A pooled connection that died with a database restart: try once on a fresh one.
+            # Safe to repeat: the Idempotency-Key makes a second run a replay at worst.
+            if reconnected:
+                raise
+            reconnected = True
     if not known:
         raise NotFound(kode_tps)
     if prior_sha is not None:
