@@ -143,10 +143,12 @@ def test_kiriman_baru_muncul_tanpa_muat_ulang(halaman, stack, issue, desa_baru):
     page.route("**/api/v1/rekap/**", lambda route: route.abort())
     page.locator("#status-data.putus").wait_for(timeout=TUNGGU)
     assert "terputus" in page.locator("#status-data").inner_text()
+    assert page.locator("#kabar").text_content() == "Koneksi ke server terputus."  # announced once
     assert ringkas.locator("[data-f='suara_sah']").inner_text() == angka(sah)
     h.foto("06b-desa-koneksi-terputus")
     page.unroute("**/api/v1/rekap/**")
     page.locator("#status-data:not(.putus) #diperbarui").wait_for(timeout=TUNGGU)
+    assert page.locator("#kabar").text_content().startswith("Koneksi pulih")
     h.galat = [g for g in h.galat if "ERR_FAILED" not in g]  # the aborted polls, on purpose
 
 

@@ -101,6 +101,10 @@
   function status(teks, putus) {
     var s = $('#status-data');
     if (!s) return;
+    // The visible line changes every poll; only a change of connection is announced.
+    if (putus !== s.classList.contains('putus')) {
+      tulis($('#kabar'), putus ? 'Koneksi ke server terputus.' : 'Koneksi pulih; angka diperbarui lagi.');
+    }
     s.classList.toggle('putus', !!putus);
     if (putus) { tulis(s, teks); return; }
     if (!$('#diperbarui', s)) {  // back from an outage: rebuild the line
