@@ -2,11 +2,11 @@
 #
 #   make fuzz           schemathesis against intake and export on the real stack, thousands of
 #                       generated requests (FUZZ_EXAMPLES per operation, token, mode and path kind;
-#                       `make test` runs 6): no 5xx, documented status codes
+#                       `make test` runs 4): no 5xx, documented status codes
 #   make faults         the fault-injection tests alone (SIGKILL intake and beat mid-burst,
 #                       duplicate and out-of-order rollup tasks, a photo store that cannot write)
 
-FUZZ_EXAMPLES ?= 60
+FUZZ_EXAMPLES ?= 25
 
 .PHONY: fuzz faults
 
