@@ -6,7 +6,7 @@
 #   make faults         the fault-injection tests alone (SIGKILL intake and beat mid-burst,
 #                       duplicate and out-of-order rollup tasks, a photo store that cannot write)
 
-FUZZ_EXAMPLES ?= 20
+FUZZ_EXAMPLES ?= 40
 
 .PHONY: fuzz faults
 
