@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install demo test test-fast run bench verify clean
+.PHONY: install demo test test-fast test-e2e run bench clean
 
 install: $(STAMP)
 
@@ -38,4 +38,7 @@ bench: install  ## benchmarks, each against a baseline measured in the same run
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis
 
--include mk/docker.mk
+test-e2e: install  ## browser tests of the dashboard (installs Debian chromium when missing)
+	$(BIN)/pytest tests/e2e
+
+-include mk/docker.mk mk/recap.mk mk/reliability.mk

@@ -62,7 +62,7 @@ docker-image: docker-engine $(_DOCKER_BASE_DEPS)
 
 up: docker-image
 	@echo "[docker] starting project $(COMPOSE_PROJECT): postgres $${POSTGRES_IMAGE:-postgres:16-bookworm}, redis $${REDIS_IMAGE:-redis:7-bookworm}"
-	@$(DC) up -d --no-build --remove-orphans postgres redis migrate intake recap-worker recap-beat export \
+	@$(DC) up -d --no-build --remove-orphans postgres redis migrate intake recap-worker export-worker recap-beat export \
 	  || { echo "[docker] up failed; logs:"; $(DC) ps; $(DC) logs --no-color --tail=60 migrate postgres redis; exit 1; }
 	@COMPOSE="$(DC)" bash $(DOCKER_MK_ROOT)/docker/wait-healthy.sh -t $(UP_TIMEOUT) $(UP_WAIT)
 	@echo "[docker] up: intake http://127.0.0.1:$${INTAKE_HOST_PORT:-8001}  export http://127.0.0.1:$${EXPORT_HOST_PORT:-8002}"

@@ -173,14 +173,13 @@ def demo(out_dir, concurrency):
     sys.exit(0 if ok else 1)
 
 
-if __name__ == "__main__":
-    main()
-
-from services.loadtest import command as _loadtest  # noqa: E402 - registered last, owned by the load test
+# Commands whose code lives with their feature.
+from services.loadtest import command as _loadtest  # noqa: E402
+from services.sirekap import ekspor_cli as _export, impor_cli as _import  # noqa: E402
 
 main.add_command(_loadtest, "loadtest")
-
-from services.sirekap import ekspor_cli as _export, impor_cli as _import  # noqa: E402 - owned by the Sirekap import/export
-
 main.add_command(_import, "import")
 main.add_command(_export, "export")
+
+if __name__ == "__main__":
+    main()
