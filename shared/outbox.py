@@ -56,7 +56,15 @@ def client() -> redis.Redis:
 def send(lajur: int, gather: float) -> None:
     from shared.celery_app import app
 
-    app.send_task("rekap.rollup", kwargs={"lajur": lajur, "tunggu": gather}, retry=False)
+    kwargs = {"lajur": lajur, "tunggu": gather}
+    url = settings.load().redis_url
+    if app.conf.broker_url == url:
+        app.send_task("rekap.rollup", kwargs=kwargs, retry=False)
+        return
+    # The app was configured before the environment named this broker (a process that
+    # imported it early, as a test runner does): send where the settings say now.
+    with app.connection_for_write(url) as conn:
+        app.send_task("rekap.rollup", kwargs=kwargs, retry=False, connection=conn)
 
 
 def publish(force: bool = False) -> bool:
