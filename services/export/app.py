@@ -13,7 +13,7 @@ from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 
 from shared import web
-from shared.db.engine import configure as engine_configure, engine
+from shared.db.engine import engine
 from shared.web import Problem, wajib
 from services.export import build, cache, jobs, rekap, sirekap
 from services.export.dashboard import bp as dasbor
@@ -127,7 +127,6 @@ class Pekerjaan(MethodView):
 
 
 def create_app() -> Flask:
-    engine_configure(pre_ping=True)  # a reader: ping per checkout, no failed page after a database restart
     app = Flask("rekap-export")
     app.config.update(
         API_TITLE="rekap export", API_VERSION="v1", OPENAPI_VERSION="3.0.3",

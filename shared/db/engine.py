@@ -7,13 +7,6 @@ from sqlalchemy import Engine, create_engine
 from shared import settings
 
 _engines: dict[str, Engine] = {}
-_options = {"pool_pre_ping": False}
-
-
-def configure(*, pre_ping: bool) -> None:
-    """Per service, before first use: readers that can afford a ping per checkout (export)
-    survive a database restart without a single failed request."""
-    _options["pool_pre_ping"] = pre_ping
 
 
 def engine() -> Engine:
@@ -30,10 +23,10 @@ def _make(key: str) -> Engine:
         # Enough pooled connections for every gunicorn thread: connections beyond the
         # pool are closed on return, and opening one costs more than the request.
         size = int(os.environ.get("DB_POOL_SIZE", int(os.environ.get("WEB_THREADS", 8)) + 2))
-        # No pre-ping by default (a round trip per request, on the intake's hot path):
-        # after a database restart the first request per process fails with 503 and
-        # the stale pool is dropped; KPPS clients retry with their Idempotency-Key.
-        _engines[key] = create_engine(url, pool_size=size, max_overflow=size, pool_recycle=300, **_options)
+        # Pre-ping: a pooled connection is tested before use (a cheap round trip), so a
+        # database restart costs no request a 503 once the database is back.
+        _engines[key] = create_engine(url, pool_size=size, max_overflow=size, pool_recycle=300,
+                                      pool_pre_ping=True)
     return _engines[key]
 
 
