@@ -508,8 +508,15 @@ class FotoTps(MethodView):
         halaman, data = _baca_unggahan()
         foto = periksa_foto(data)
         sha = foto["sha256"]
-        _simpan(jalur("asli", sha), data)
-        _simpan(jalur("publik", sha), foto["publik"])
+        try:
+            _simpan(jalur("asli", sha), data)
+            _simpan(jalur("publik", sha), foto["publik"])
+        except OSError:
+            # A full or failing disk: say so plainly. A file already written is named by its
+            # content, so the retry reuses it; no row points anywhere yet.
+            raise Problem(507, "PENYIMPANAN_GAGAL",
+                          "Foto tidak dapat disimpan di server (penyimpanan penuh atau rusak); kirim ulang nanti.",
+                          "The photo could not be stored (storage full or failing); send it again later.") from None
         with engine().begin() as conn:
             flags = tanda(conn, kontes, kode_tps, sha, foto["dhash"], foto["lebar"], foto["tinggi"])
             new = conn.execute(SIMPAN, {

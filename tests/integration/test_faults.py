@@ -178,7 +178,7 @@ def test_duplicate_and_out_of_order_rollup_tasks(stack, issue, tps_pool):
 @pytest.mark.parametrize("blocked", ["asli", "publik"])
 def test_photo_store_that_cannot_write_answers_a_problem_and_keeps_nothing(stack, issue, tps_pool, blocked):
     """A file where the photo's directory should be (what a full or broken disk looks like to
-    the app: the write fails): a clear 5xx problem+json, no foto row, no temporary file; once
+    the app: the write fails): 507 problem+json saying so, no foto row, no temporary file; once
     the store works again the same upload succeeds."""
     _, tps = tps_pool()
     kode = tps[0]
@@ -197,9 +197,10 @@ def test_photo_store_that_cannot_write_answers_a_problem_and_keeps_nothing(stack
     block.write_bytes(b"not a directory")
     try:
         resp = upload(stack, kpps, kode, data, halaman=1)
-        assert 500 <= resp.status_code < 600, resp.text
+        assert resp.status_code == 507, resp.text
         assert resp.headers["Content-Type"].startswith("application/problem+json"), resp.headers
         problem = resp.json()
+        assert problem["kode"] == "PENYIMPANAN_GAGAL"
         assert problem["status"] == resp.status_code and problem["pesan"] and problem["message"]
         with engine().connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM foto WHERE kode_tps = :t"), {"t": kode}).scalar_one() == 0
