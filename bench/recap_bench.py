@@ -32,11 +32,8 @@ import json
 import os
 import sys
 import tempfile
-import threading
 import time
-import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -203,41 +200,6 @@ def use_database(pg, name: str) -> None:
 
 # --- 1. the Jombang burst ------------------------------------------------------
 
-def _submit_all(url: str, raw_token: str, bodies: dict[str, dict], concurrency: int) -> tuple[dict, float]:
-    """POST every body once (transport failures retried with the same key).
-    Returns ({kode: status}, monotonic time of the last 201)."""
-    import requests
-
-    local = threading.local()
-    outcome: dict[str, int] = {}
-    last = [0.0]
-    guard = threading.Lock()
-
-    def one(kode: str) -> None:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-            local.session.headers["Authorization"] = f"Bearer {raw_token}"
-        key = str(uuid.uuid4())
-        for attempt in range(8):
-            try:
-                resp = local.session.post(f"{url}/api/v1/hasil/{KONTES}/{kode}", json=bodies[kode],
-                                          headers={"Idempotency-Key": key}, timeout=30)
-                if resp.status_code < 500:
-                    outcome[kode] = resp.status_code
-                    if resp.status_code == 201:
-                        with guard:
-                            last[0] = max(last[0], time.monotonic())
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2 * (attempt + 1))
-        outcome[kode] = 599
-
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(one, bodies))
-    return outcome, last[0]
-
-
 def _wait_exact(kode: str, masuk: int, angka: dict, timeout: float) -> float:
     """Monotonic time at which the stored recap of `kode` equals the expected sums."""
     from sqlalchemy import text
@@ -259,7 +221,7 @@ def _wait_exact(kode: str, masuk: int, angka: dict, timeout: float) -> float:
 def jombang_burst(workers: int = 1) -> dict:
     from sqlalchemy import text
 
-    from services.demo import rusak_for
+    from services.demo import rusak_for, submit_all
     from services.recap.verify import verify
     from services.stack import Stack
     from shared import auth, sintetis
@@ -279,7 +241,7 @@ def jombang_burst(workers: int = 1) -> dict:
         meter = CpuMeter({f"worker{i}": pid for i, pid in enumerate(pids["workers"])}).start()
         before = rollups_counted(stack.metrics_dir)
         started = time.monotonic()
-        outcome, last_accepted = _submit_all(stack.intake_url, raw_token, bodies, 16)
+        outcome, last_accepted = submit_all(stack.intake_url, raw_token, bodies, 16, progress=False)
         submit_s = time.monotonic() - started
         accepted = [k for k, s in outcome.items() if s == 201]
         expected: Counter = Counter()

@@ -44,10 +44,14 @@ def _tps(kode_root: str) -> list[str]:
                                     ORDER BY kode"""), {"p": kode_root + "%"}).scalars().all()
 
 
-def submit_all(url: str, raw_token: str, bodies: dict[str, dict], concurrency: int, progress: bool = True):
-    """POST every body once (retrying transport failures with the same key); returns {kode: status}."""
+def submit_all(url: str, raw_token: str, bodies: dict[str, dict], concurrency: int,
+               progress: bool = True) -> tuple[dict[str, int], float]:
+    """POST every body once, retrying transport failures and 5xx with the same key.
+    Returns ({kode: final status}, monotonic time of the last 201)."""
     local = threading.local()
     outcome: dict[str, int] = {}
+    last_accepted = [0.0]
+    guard = threading.Lock()
 
     def one(kode: str) -> None:
         if not hasattr(local, "session"):
@@ -60,6 +64,9 @@ def submit_all(url: str, raw_token: str, bodies: dict[str, dict], concurrency: i
                                           headers={"Idempotency-Key": key}, timeout=30)
                 if resp.status_code < 500:
                     outcome[kode] = resp.status_code
+                    if resp.status_code == 201:
+                        with guard:
+                            last_accepted[0] = max(last_accepted[0], time.monotonic())
                     return
             except requests.RequestException:
                 pass
@@ -67,10 +74,10 @@ def submit_all(url: str, raw_token: str, bodies: dict[str, dict], concurrency: i
         outcome[kode] = 599
 
     with ThreadPoolExecutor(concurrency) as pool, tqdm(total=len(bodies), disable=not progress,
-                                                       desc="C.Hasil", unit="TPS") as bar:
+                                                       desc="C.Hasil", unit="TPS", mininterval=1.0) as bar:
         for _ in pool.map(one, bodies):
             bar.update()
-    return outcome
+    return outcome, last_accepted[0]
 
 
 def wait_for_recap(kontes: str, kode: str, masuk: int, timeout: float = 120) -> float:
@@ -102,7 +109,7 @@ def run(out_dir: Path, concurrency: int) -> bool:
     click.echo(f"{len(tps)} TPS in {root}; starting the stack")
     with Stack(workers=1) as stack:
         t_submit = time.monotonic()
-        outcome = submit_all(stack.intake_url, raw_token, bodies, concurrency)
+        outcome, _ = submit_all(stack.intake_url, raw_token, bodies, concurrency)
         submit_s = time.monotonic() - t_submit
         accepted = [k for k, s in outcome.items() if s == 201]
         lag = wait_for_recap(KONTES, root, len(accepted))
