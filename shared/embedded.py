@@ -154,10 +154,12 @@ class Redis:
 @contextlib.contextmanager
 def services(directory: Path | None = None):
     """Start whichever of PostgreSQL and Redis the environment does not name,
-    export their URLs, and stop them (and delete their files) on exit."""
+    export their URLs, and on exit stop them, restore the environment and
+    (for a directory of its own) delete their files."""
     owned = directory is None
     directory = Path(directory or tempfile.mkdtemp(prefix="rekap-"))
     started = []
+    saved = {name: os.environ.get(name) for name in ("DATABASE_URL", "REDIS_URL")}
     try:
         if not os.environ.get("DATABASE_URL"):
             pg = Postgres(directory / "postgres").start()
@@ -171,5 +173,10 @@ def services(directory: Path | None = None):
     finally:
         for server in reversed(started):
             server.stop()
+        for name, value in saved.items():  # no URL of a stopped server outlives it
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         if owned:
             shutil.rmtree(directory, ignore_errors=True)
