@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from shared.db.engine import engine
-from tests.integration.conftest import issue  # noqa: F401 - a fixture, stateless: safe to share
+from tests.integration.conftest import desa_pool, issue  # noqa: F401 - issue: a fixture, stateless: safe to share
 
 DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM = Path(os.environ.get("REKAP_CHROMIUM") or DEBIAN_CHROMIUM)  # another browser build, if you must
@@ -86,16 +86,7 @@ def desa_baru(services):
         desa = conn.execute(text("""SELECT kode FROM wilayah WHERE kode_induk = :k AND kode NOT IN
                                     (SELECT kode_desa FROM hasil_kini) ORDER BY kode"""),
                             {"k": KECAMATAN}).scalars().all()
-    remaining = iter(desa)
-
-    def next_desa() -> tuple[str, list[str]]:
-        kode = next(remaining)
-        with engine().connect() as conn:
-            tps = conn.execute(text("SELECT kode FROM wilayah WHERE kode_induk = :d ORDER BY kode"),
-                               {"d": kode}).scalars().all()
-        return kode, tps
-
-    return next_desa
+    return desa_pool(desa)
 
 
 @pytest.fixture(scope="package")

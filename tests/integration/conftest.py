@@ -39,6 +39,11 @@ def tps_pool(services):
     with engine().connect() as conn:
         desa = conn.execute(text("""SELECT kode FROM wilayah WHERE tingkat = 'desa' AND kode LIKE '3517%'
                                     ORDER BY kode""")).scalars().all()
+    return desa_pool(desa)
+
+
+def desa_pool(desa: list[str]):
+    """next_desa() -> (kode desa, [kode TPS]), each desa of `desa` once."""
     remaining = iter(desa)
 
     def next_desa() -> tuple[str, list[str]]:

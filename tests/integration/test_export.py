@@ -25,6 +25,7 @@ from services.export.workbook import (
 )
 from services.recap.verify import verify
 from tests.integration.conftest import Client, quiesce, recap
+from tests.workbook_kolom import nilai
 
 KEC = "351719"
 PASLON = [1, 2, 3]
@@ -34,19 +35,6 @@ N = len(KUNCI)
 
 
 # --- helpers ------------------------------------------------------------------------
-
-def nilai(r: dict, kunci: str):
-    """The value of one number-block column (see kunci_angka) in a recap JSON record."""
-    if kunci in ("suara_sah", "suara_tidak_sah", "suara_total"):
-        return r[kunci]
-    if kunci.startswith("suara_"):
-        return r["suara"][kunci[len("suara_"):]]
-    if kunci.startswith("surat_suara_"):
-        return r["surat_suara"][kunci[len("surat_suara_"):]]
-    bagian = kunci.split("_")
-    if bagian[0] == "disabilitas":
-        return r["disabilitas"][bagian[1]]
-    return r[bagian[0]][bagian[1]][bagian[2]]
 
 
 def blok(r: dict) -> list:

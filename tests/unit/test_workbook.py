@@ -25,6 +25,7 @@ from services.export.workbook import (
     lembar_anak,
     write_workbook,
 )
+from tests.workbook_kolom import nilai
 
 KONTES = {
     "kode": "ppwp",
@@ -85,18 +86,6 @@ def jumlahkan(records):
     return total
 
 
-def nilai(r, kunci):
-    """The value of one column key (see kunci_angka) in a record."""
-    if kunci in ("suara_sah", "suara_tidak_sah", "suara_total"):
-        return r[kunci]
-    if kunci.startswith("suara_"):
-        return r["suara"][kunci[len("suara_"):]]
-    if kunci.startswith("surat_suara_"):
-        return r["surat_suara"][kunci[len("surat_suara_"):]]
-    bagian = kunci.split("_")
-    if bagian[0] == "disabilitas":
-        return r["disabilitas"][bagian[1]]
-    return r[bagian[0]][bagian[1]][bagian[2]]
 
 
 def wilayah(kode, nama, angka, masuk, total, perlu=0, **lain):
