@@ -2,6 +2,9 @@
 p50/p99 latency at 64 concurrent clients, beside a bare Flask JSON endpoint
 under the same gunicorn settings, measured in the same run.
 
+Beside the rates, the CPU milliseconds each part of the stack spent per
+accepted submission (bench.cpu): steadier than rates on a noisy machine.
+
 The full path: token check, marshmallow, every rule, one SQL statement that
 stores the version, moves the pointer and queues the rollup, the Redis wake-up,
 with the recap worker and beat running beside it. The load comes from wrk
@@ -26,6 +29,8 @@ from shared.db import migrate, seed
 from shared.db.engine import engine
 from services.recap.verify import verify
 from services.stack import Stack
+
+from bench import cpu
 
 HERE = Path(__file__).parent
 CONNECTIONS = 64
@@ -56,7 +61,10 @@ def _bare(seconds: int, token: str, bodies: Path) -> dict:
                 break
             except requests.RequestException:
                 time.sleep(0.1)
-        return _wrk(url, seconds, token, bodies)
+        before = cpu.snapshot()
+        result = _wrk(url, seconds, token, bodies)
+        result["cpu_ms_per_accepted"] = cpu.per_item(before, cpu.snapshot(), result["created"])
+        return result
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(30)
@@ -85,8 +93,11 @@ def run(quick: bool = False) -> dict:
         bare = _bare(seconds, token, bodies)
         with Stack(workers=1, beat=True, log_dir=Path(tmp) / "log") as stack:
             _wrk(stack.intake_url, 3, token, bodies)  # warm up: connection pools, caches
+            _quiesce()
+            before = cpu.snapshot()
             ours = _wrk(stack.intake_url, seconds, token, bodies)
             drain_s = _quiesce()
+            ours["cpu_ms_per_accepted"] = cpu.per_item(before, cpu.snapshot(), ours["created"])
             with engine().connect() as conn:
                 diffs = verify(conn, "ppwp")
     return {

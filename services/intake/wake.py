@@ -35,4 +35,7 @@ def soon() -> None:
             if _thread is None or not _thread.is_alive():
                 _thread = threading.Thread(target=_run, name="rekap-wake", daemon=True)
                 _thread.start()
-    _pending.set()
+    # Reading the flag is cheaper than set() (a lock and a notify) and, in a burst, it is
+    # mostly up already: the tick that clears it publishes after this request's commit.
+    if not _pending.is_set():
+        _pending.set()
