@@ -9,7 +9,7 @@ import multiprocessing
 import os
 
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
-worker_class = "gthread"
+worker_class = "shared.gunicorn_worker.SlowClientWorker"  # gthread with slow-client limits (WEB_HEADER_TIMEOUT, ...)
 threads = int(os.environ.get("WEB_THREADS", 8))
 timeout = 30  # a stuck worker is replaced; clients retry with their Idempotency-Key
 graceful_timeout = 20
