@@ -134,6 +134,6 @@ def check(conn_factory, raw: str) -> Token:
 def parse_ttl(value: str) -> timedelta:
     """'3d', '12h', '30m' -> timedelta."""
     units = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
-    if not value or value[-1] not in units or not value[:-1].isdigit():
+    if not value or value[-1] not in units or not (value[:-1].isascii() and value[:-1].isdigit()):
         raise ValueError(f"TTL like 3d, 12h or 30m, not {value!r}")
     return timedelta(**{units[value[-1]]: int(value[:-1])})

@@ -1,13 +1,16 @@
 """What both Flask services share: problem+json errors in Bahasa Indonesia and
 English, health and readiness probes, Prometheus metrics, request timing."""
 
+import http
 import logging
 import os
 import time
 from pathlib import Path
 
+import flask_smorest
 import psycopg
 from flask import Blueprint, Flask, Response, g, jsonify, request
+from marshmallow import Schema, fields, validate
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -36,6 +39,8 @@ UMUM = {
     413: ("TERLALU_BESAR", "Isian terlalu besar.", "The request body is too large."),
     415: ("BUKAN_JSON", "Kirim isian sebagai JSON (Content-Type: application/json).",
           "Send the body as JSON (Content-Type: application/json)."),
+    416: ("RENTANG_TIDAK_VALID", "Rentang (header Range) di luar ukuran berkas; unduh ulang dari awal.",
+          "The Range is outside the file; download it again from the start."),
     422: ("ISIAN_TIDAK_VALID", "Isian tidak valid; lihat temuan.", "The form is not valid; see the findings."),
     429: ("TERLALU_SERING", "Terlalu banyak permintaan; coba lagi sebentar lagi.", "Too many requests; retry shortly."),
     500: ("KESALAHAN_SERVER", "Terjadi kesalahan di server; kirim ulang nanti dengan Idempotency-Key yang sama.",
@@ -47,6 +52,82 @@ UMUM = {
 
 # Interactive API docs at /docs, with Swagger UI's files served by rekap itself.
 OPENAPI_DOCS = {"OPENAPI_SWAGGER_UI_PATH": "docs", "OPENAPI_SWAGGER_UI_URL": "/docs/aset/"}
+PROBLEM = "application/problem+json"
+
+
+class TemuanSchema(Schema):
+    """A finding: a stable code, what to fix in Bahasa Indonesia and English, and the boxes."""
+
+    kode = fields.String(required=True, metadata={"description": "stable code of the rule or check"})
+    pesan = fields.String(required=True, metadata={"description": "Bahasa Indonesia"})
+    message = fields.String(required=True, metadata={"description": "English"})
+    # "fields" is also marshmallow's module here, hence the other attribute name
+    fields_ = fields.List(fields.String(), required=True, data_key="fields", attribute="fields",
+                          metadata={"description": "the boxes to fix, as dotted paths (pengguna.dpt.l)"})
+
+
+class ProblemSchema(Schema):
+    """An error exactly as Problem.response() writes it: RFC 9457 problem details, plus a
+    stable `kode`, the message in both languages and the findings."""
+
+    type = fields.String(required=True, validate=validate.OneOf(["about:blank"]),
+                         metadata={"description": "always about:blank: the status and `kode` say what happened"})
+    title = fields.String(required=True, metadata={"description": "the English message"})
+    status = fields.Integer(required=True, metadata={"description": "the HTTP status code"})
+    kode = fields.String(required=True, metadata={"description": "stable error code, e.g. TOKEN_TIDAK_VALID"})
+    pesan = fields.String(required=True, metadata={"description": "what happened and what to do, Bahasa Indonesia"})
+    message = fields.String(required=True, metadata={"description": "the same in English"})
+    temuan = fields.List(fields.Nested(TemuanSchema), required=True,
+                         metadata={"description": "the findings, each naming the boxes to fix (may be empty)"})
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's Api, documenting errors the way Problem answers them.
+
+    flask-smorest registers its error responses (the `default` of every operation and one
+    per status, e.g. NOT_FOUND) as application/json with its own schema; rekap answers
+    application/problem+json bodies of ProblemSchema, so the documents say that instead."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):  # flask-smorest's hook for these components (0.47)
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["content"] = {PROBLEM: {"schema": self.ERROR_SCHEMA}}
+            self.spec.components.response(status.name, response, lazy=True)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, {
+            "description": "Any other error (500 KESALAHAN_SERVER, 405 METODE_TIDAK_DIIZINKAN, ...)",
+            "content": {PROBLEM: {"schema": self.ERROR_SCHEMA}}}, lazy=True)
+
+
+def berkas(description: str, *media_types: str) -> dict:
+    """A file answer (a workbook, a photo, a page's asset) in any of `media_types`."""
+    return {"description": description,
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in media_types}}
+
+
+def unduhan(*media_types: str, description: str = "The file.") -> dict[int, dict]:
+    """The answers of a file sent with send_file(conditional=True): the file, a byte range of it
+    (Range), or nothing when the client's copy is current (If-None-Match)."""
+    return {200: berkas(description, *media_types),
+            206: berkas("Partial Content: the byte range asked for (Range).", *media_types),
+            304: {"description": "Not Modified: the client's copy (If-None-Match) is current; no body."}}
+
+
+def galat(*statuses: int | tuple[int, str]) -> dict[int, dict]:
+    """The error answers of one operation, for `@blp.doc(responses=galat(401, 404, ...))`:
+    each a problem+json body, described by UMUM's English message or by the (status, note)
+    given. Anything else an operation may answer falls under its `default` response."""
+    out = {}
+    for item in statuses:
+        status, note = item if isinstance(item, tuple) else (item, None)
+        umum = UMUM.get(status)
+        out[status] = {"description": note or (umum[2] if umum else http.HTTPStatus(status).phrase),
+                       "content": {PROBLEM: {"schema": ProblemSchema}}}
+        if status == 429:
+            out[status]["headers"] = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
+    return out
 
 
 class Problem(Exception):

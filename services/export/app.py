@@ -10,12 +10,12 @@ the file. Files stream from disk with an ETag of their data version.
 
 from flask import Flask, request, send_file, url_for
 from flask.views import MethodView
-from flask_smorest import Api, Blueprint
+from flask_smorest import Blueprint
 
 from shared import web
 from shared.db.engine import engine
 from shared.web import Problem, wajib
-from services.export import build, cache, jobs, rekap, sirekap
+from services.export import build, cache, jobs, rekap, schemas, sirekap
 from services.export.dashboard import bp as dasbor
 
 blp = Blueprint("rekap", __name__, url_prefix="/api/v1/rekap", description="Recap per region")
@@ -23,6 +23,9 @@ ekspor = Blueprint("ekspor", __name__, url_prefix="/api/v1/ekspor",
                    description="Workbook jobs of large regions")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REKAP_ATAU_BUKU = "The recap as JSON (`{kode}`), or the D.Hasil workbook (`{kode}.xlsx`)."
+PREFER = {"in": "header", "name": "Prefer", "required": False, "schema": {"type": "string", "enum": ["respond-async"]},
+          "description": "`{kode}.xlsx`: always answer 202 and a job, even for a small region"}
 RETRY_AFTER = "2"
 
 
@@ -78,6 +81,16 @@ def workbook(kontes: str, kode: str):
 
 @blp.route("/<string:kontes>/<string:kode>")
 class RekapWilayah(MethodView):
+    @blp.alt_response(200, schema=schemas.Rekap, description=REKAP_ATAU_BUKU, success=True)
+    @blp.doc(responses=web.unduhan(XLSX, description=REKAP_ATAU_BUKU), parameters=[PREFER])
+    @blp.alt_response(202, schema=schemas.Pekerjaan, headers=schemas.PEKERJAAN_HEADERS, success=True,
+                      description="`{kode}.xlsx` of a large region (or with `Prefer: respond-async`): "
+                                  "a job is building it; poll its `url`.")
+    @blp.doc(responses=web.galat((401, "`{kode}.xlsx` without a valid token."),
+                                 (403, "`{kode}.xlsx`: the token is not ppk or wider for this region."),
+                                 (404, "No recap of this contest for this region (REKAP_TIDAK_DITEMUKAN)."),
+                                 (503, "The database or the broker is unreachable, or the workbook is being "
+                                       "built by another request (EKSPOR_SIBUK): retry shortly.")))
     def get(self, kontes: str, kode: str):
         """The recap of one region (public); `<kode>.xlsx` is its D.Hasil workbook (ppk or wider)."""
         if kode.endswith(".xlsx"):
@@ -91,6 +104,8 @@ class RekapWilayah(MethodView):
 
 @blp.route("/<string:kontes>/<string:kode>/sirekap.json")
 class RekapSirekap(MethodView):
+    @blp.alt_response(200, schema=schemas.Sirekap, success=True)
+    @blp.doc(responses=web.galat((404, "No recap of this contest for this region (REKAP_TIDAK_DITEMUKAN)."), 503))
     def get(self, kontes: str, kode: str):
         """The recap of one region in Sirekap 2024's aggregate shape (public)."""
         with engine().connect() as conn:
@@ -103,6 +118,14 @@ class RekapSirekap(MethodView):
 
 @ekspor.route("/<string:job_id>")
 class Pekerjaan(MethodView):
+    @ekspor.doc(responses=web.unduhan(XLSX))
+    @ekspor.alt_response(202, schema=schemas.Pekerjaan, headers=schemas.PEKERJAAN_HEADERS, success=True,
+                         description="Queued or running: ask again after Retry-After seconds.")
+    @ekspor.doc(responses=web.galat(401, (403, "The token is not ppk or wider for the job's region."),
+                                    (404, "No such job, or it expired (EKSPOR_TIDAK_DITEMUKAN)."),
+                                    (410, "The file was replaced by a newer data version (EKSPOR_KEDALUWARSA)."),
+                                    (500, "Building the workbook failed (EKSPOR_GAGAL): ask for the .xlsx again."),
+                                    503))
     def get(self, job_id: str):
         """A workbook job: 202 with its state while queued or running, then the file (ppk or wider)."""
         try:
@@ -132,9 +155,9 @@ def create_app() -> Flask:
         API_TITLE="rekap export", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json", JSON_SORT_KEYS=False,
     )
-    api = Api(app)
+    api = web.Api(app)
     api.register_blueprint(blp)
     api.register_blueprint(ekspor)
-    app.register_blueprint(dasbor)
+    api.register_blueprint(dasbor)
     web.install(app, "export")
     return app

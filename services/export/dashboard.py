@@ -33,7 +33,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import requests
-from flask import Blueprint, Response, render_template, request
+from flask import Response, render_template, request
+from flask_smorest import Blueprint
 from sqlalchemy import Connection, text
 from werkzeug.security import safe_join
 
@@ -42,11 +43,13 @@ from shared.auth import PERAN
 from shared.db.engine import engine
 from shared.domain import wilayah as w
 from shared.guard import request_id
-from shared.web import Problem, token
-from services.export import rekap
+from shared.web import Problem, berkas, galat, token
+from services.export import rekap, schemas
 
 ASET = Path(__file__).parent / "static"
-bp = Blueprint("dasbor", __name__, template_folder="templates")
+# A flask-smorest blueprint only so that the export's OpenAPI document lists the page and its JSON.
+bp = Blueprint("dasbor", __name__, template_folder="templates", description="Dashboard: the page and staff JSON")
+HTML = {"type": "string"}
 
 INTERVAL_MS = 5000  # how often the page polls the recap JSON
 PERIKSA_MAKS = 500  # TPS listed in the review list at most (the count is always exact)
@@ -159,6 +162,12 @@ def _halaman(status: int = 200, **ctx) -> Response:
 
 
 @bp.get("/")
+@bp.doc(parameters=[{"in": "query", "name": "kontes", "schema": {"type": "string"}},
+                    {"in": "query", "name": "kode", "schema": {"type": "string"}, "description": "region or TPS"}],
+        responses={200: {"description": "The page.", "content": {"text/html": {"schema": HTML}}},
+                   404: {"description": "The page, saying which contest or region is unknown.",
+                         "content": {"text/html": {"schema": HTML}}}})
+@bp.doc(responses=galat(503))
 def halaman():
     """The dashboard: `?kontes=ppwp&kode=3517`; without them the first contest at its top region."""
     kontes = request.args.get("kontes", "").strip()
@@ -223,6 +232,10 @@ def _mau_gzip() -> bool:
 
 
 @bp.get("/aset/<path:nama>")
+@bp.doc(responses={200: berkas("The asset (the media type by its name: mimetypes).", "text/css",
+                               "text/javascript", "application/javascript", "image/svg+xml"),
+                   304: {"description": "Not Modified: the client's copy (If-None-Match) is current; no body."}})
+@bp.doc(responses=galat(404))
 def aset(nama: str):
     """CSS, script and icon of the page: cached for a day (the URL changes with the file),
     gzipped for clients that take it, 304 on a matching If-None-Match."""
@@ -259,6 +272,8 @@ def _kompres(resp: Response) -> Response:
 # --- staff JSON ------------------------------------------------------------------------
 
 @bp.get("/api/v1/dasbor/saya")
+@bp.alt_response(200, schema=schemas.Saya, success=True)
+@bp.doc(responses=galat(401, 503))
 def saya():
     """Who the request's token is: its role, region and what the dashboard lets it do."""
     tok = token()
@@ -271,6 +286,9 @@ def saya():
 
 
 @bp.get("/api/v1/dasbor/periksa/<string:kontes>/<string:kode>")
+@bp.alt_response(200, schema=schemas.Periksa, success=True)
+@bp.doc(responses=galat(401, (403, "The token is below pps, or neither contains nor lies in the region."),
+                        (404, "Unknown contest, or not a region code."), 503))
 def periksa(kontes: str, kode: str):
     """The TPS under a region whose current result needs checking, with their findings
     (pps or wider). A token for a region inside the one asked gets its own part."""
@@ -311,6 +329,10 @@ def intake_url() -> str:
 
 
 @bp.get("/api/v1/dasbor/riwayat/<string:kontes>/<string:kode_tps>")
+@bp.alt_response(200, schema=schemas.Versi(many=True), success=True,
+                 description="The intake's answer (GET /api/v1/hasil/{kontes}/{kode_tps}/riwayat), as it is.")
+@bp.doc(responses=galat(401, 403, (404, "Not a TPS code, or the intake does not know it."),
+                        (502, "The intake is unreachable (INTAKE_TIDAK_TERJANGKAU)."), 503))
 def riwayat(kontes: str, kode_tps: str):
     """Every version of a TPS result, from the intake service, asked with the caller's token."""
     if not (kode_tps.isdigit() and len(kode_tps) == w.PANJANG["tps"] and kontes.isalnum()):

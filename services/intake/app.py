@@ -1,7 +1,6 @@
 """The intake service: KPPS submit C.Hasil, PPK correct them (port 8001)."""
 
 from flask import Flask
-from flask_smorest import Api
 
 from shared import web
 
@@ -16,7 +15,7 @@ def create_app() -> Flask:
         **web.OPENAPI_DOCS,
         MAX_CONTENT_LENGTH=BODY_LIMIT, JSON_SORT_KEYS=False,
     )
-    api = Api(app)
+    api = web.Api(app)  # errors documented as problem+json
     from services.intake import foto, hasil, wilayah
 
     api.register_blueprint(hasil.blp)

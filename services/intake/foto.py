@@ -57,8 +57,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from shared import settings
 from shared.db.engine import engine
-from shared.web import Problem, wajib
+from shared.web import Problem, galat, unduhan, wajib
 from services.intake import store
+from services.intake.schemas import Foto
 
 blp = Blueprint("foto", __name__, url_prefix="/api/v1/hasil", description="Foto C.Hasil (bukti)")
 
@@ -448,7 +449,7 @@ def _baca_unggahan() -> tuple[int, bytes]:
     except RequestEntityTooLarge:
         raise _terlalu_besar() from None
     halaman = request.form.get("halaman", "").strip()
-    if not halaman.isdigit() or not 1 <= int(halaman) <= HALAMAN_MAKS:
+    if not (halaman.isascii() and halaman.isdigit()) or not 1 <= int(halaman) <= HALAMAN_MAKS:  # "³": no int
         raise _isian("HALAMAN_TIDAK_VALID", f"Isian 'halaman' wajib berupa nomor halaman 1 sampai {HALAMAN_MAKS}.",
                      f"'halaman' must be a page number from 1 to {HALAMAN_MAKS}.", "halaman")
     upload = request.files.get("berkas")
@@ -501,6 +502,15 @@ def periksa_foto(data: bytes) -> dict:
 @blp.route("/<string:kontes>/<string:kode_tps>/foto")
 class FotoTps(MethodView):
     @blp.doc(**UPLOAD_DOC)
+    @blp.alt_response(201, schema=Foto, description="Stored.", success=True)
+    @blp.alt_response(200, schema=Foto, description="The same photo for the same page again: the stored one.",
+                      success=True)
+    @blp.doc(responses=galat(401, 403, (404, "Unknown contest or TPS."),
+                             (413, "Over FOTO_MAKS bytes or PIKSEL_MAKS pixels (FOTO_TERLALU_BESAR)."),
+                             (415, "Not multipart/form-data (BUKAN_MULTIPART), or not a JPEG, PNG or WebP "
+                                   "by its bytes (FOTO_BUKAN_GAMBAR)."),
+                             (422, "No or a bad `halaman` or `berkas`, or a broken image (FOTO_RUSAK)."),
+                             429, 503, (507, "The photo store cannot write (PENYIMPANAN_GAGAL): send it again later.")))
     def post(self, kontes: str, kode_tps: str):
         """Upload the photo of one C.Hasil page (kpps for this TPS or wider)"""
         tok = wajib("kpps", kode_tps)
@@ -528,6 +538,8 @@ class FotoTps(MethodView):
                                {"k": kontes, "t": kode_tps, "h": halaman, "sha": sha}).one()
         return _jawaban(row, flags), 201 if new else 200
 
+    @blp.alt_response(200, schema=Foto(many=True), success=True)
+    @blp.doc(responses=galat(401, 403, (404, "Unknown contest or TPS."), 503))
     def get(self, kontes: str, kode_tps: str):
         """The photos of a TPS, newest last, with their flags and metadata (kpps for this TPS or wider)"""
         wajib("kpps", kode_tps)
@@ -540,6 +552,8 @@ class FotoTps(MethodView):
 
 @blp.route("/<string:kontes>/<string:kode_tps>/foto/<string:sha256>")
 class FotoPublik(MethodView):
+    @blp.doc(responses=unduhan(*JENIS.values()))
+    @blp.doc(responses=galat((404, "No such photo for this TPS (FOTO_TIDAK_DITEMUKAN)."), 503))
     def get(self, kontes: str, kode_tps: str, sha256: str):
         """The public copy of a photo (no token; metadata removed)"""
         sha = sha256.lower()

@@ -8,7 +8,7 @@ recap. Only the role and the kind of version differ.
 import hashlib
 import json
 
-from flask import request
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import text
@@ -17,11 +17,13 @@ from shared.db.engine import engine
 from shared.web import HASIL, Problem, wajib
 from services.intake import store, wake
 from services.intake.periksa import nilai
-from services.intake.schemas import CHasil, Jawaban, Koreksi
+from services.intake.schemas import (CONTOH, CONTOH_KOREKSI, GALAT_BACA, GALAT_TULIS, CHasil, Jawaban, Koreksi,
+                                     Versi)
 
 blp = Blueprint("hasil", __name__, url_prefix="/api/v1/hasil", description="C.Hasil per TPS")
 
-KEY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string"},
+KEY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": True,
+              "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S"},
               "description": "unique per submission; send the same key again when you retry"}
 
 # The kinds of version: who may write them, and whether they need a reason.
@@ -74,8 +76,11 @@ def _alasan(body: dict, required: bool) -> str | None:
     return alasan.strip() if isinstance(alasan, str) else None
 
 
-def receive(kontes: str, kode_tps: str, jenis: str) -> tuple[dict, int]:
-    """The whole write path: authorize, parse, check the rules, store, publish."""
+def receive(kontes: str, kode_tps: str, jenis: str) -> Response:
+    """The whole write path: authorize, parse, check the rules, store, publish.
+
+    The 201 body is the answer's JSON exactly as stored with the version (so a replay
+    is byte for byte the first answer), sent as it is: no parse and re-dump."""
     tok = wajib(JENIS[jenis]["peran"], kode_tps)
     key = _idempotency_key()
     numbers = _paslon(kontes)
@@ -114,7 +119,7 @@ def receive(kontes: str, kode_tps: str, jenis: str) -> tuple[dict, int]:
     if not saved.replayed:
         HASIL.labels(jenis, status).inc()
         wake.soon()
-    return saved.jawaban, 201
+    return Response(saved.teks, 201, mimetype="application/json")
 
 
 def _versions(kontes: str, kode_tps: str, current_only: bool) -> list[dict]:
@@ -143,12 +148,16 @@ def _versions(kontes: str, kode_tps: str, current_only: bool) -> list[dict]:
 
 @blp.route("/<string:kontes>/<string:kode_tps>")
 class HasilTps(MethodView):
-    @blp.doc(requestBody={"content": {"application/json": {"schema": CHasil}}}, parameters=[KEY_HEADER])
+    @blp.doc(requestBody={"content": {"application/json": {"schema": CHasil, "example": CONTOH}}},
+             parameters=[KEY_HEADER])
     @blp.response(201, Jawaban)
+    @blp.doc(responses=GALAT_TULIS)
     def post(self, kontes: str, kode_tps: str):
         """Submit (or resubmit) the C.Hasil of a TPS (kpps or wider)"""
         return receive(kontes, kode_tps, "kirim")
 
+    @blp.alt_response(200, schema=Versi, success=True)
+    @blp.doc(responses=GALAT_BACA)
     def get(self, kontes: str, kode_tps: str):
         """The current version of a TPS result"""
         return _versions(kontes, kode_tps, current_only=True)[0]
@@ -156,8 +165,10 @@ class HasilTps(MethodView):
 
 @blp.route("/<string:kontes>/<string:kode_tps>/koreksi")
 class KoreksiTps(MethodView):
-    @blp.doc(requestBody={"content": {"application/json": {"schema": Koreksi}}}, parameters=[KEY_HEADER])
+    @blp.doc(requestBody={"content": {"application/json": {"schema": Koreksi, "example": CONTOH_KOREKSI}}},
+             parameters=[KEY_HEADER])
     @blp.response(201, Jawaban)
+    @blp.doc(responses=GALAT_TULIS)
     def post(self, kontes: str, kode_tps: str):
         """Correct a TPS result at the plenary (ppk or wider; `alasan` required): a new version"""
         return receive(kontes, kode_tps, "koreksi")
@@ -165,8 +176,10 @@ class KoreksiTps(MethodView):
 
 @blp.route("/<string:kontes>/<string:kode_tps>/psu")
 class PsuTps(MethodView):
-    @blp.doc(requestBody={"content": {"application/json": {"schema": Koreksi}}}, parameters=[KEY_HEADER])
+    @blp.doc(requestBody={"content": {"application/json": {"schema": Koreksi, "example": CONTOH_KOREKSI}}},
+             parameters=[KEY_HEADER])
     @blp.response(201, Jawaban)
+    @blp.doc(responses=GALAT_TULIS)
     def post(self, kontes: str, kode_tps: str):
         """The result of a repeat vote (PSU), replacing the original, which stays in the history"""
         return receive(kontes, kode_tps, "psu")
@@ -174,6 +187,8 @@ class PsuTps(MethodView):
 
 @blp.route("/<string:kontes>/<string:kode_tps>/riwayat")
 class RiwayatTps(MethodView):
+    @blp.alt_response(200, schema=Versi(many=True), success=True)
+    @blp.doc(responses=GALAT_BACA)
     def get(self, kontes: str, kode_tps: str):
         """Every version of a TPS result, oldest first, with who, when and why"""
         return _versions(kontes, kode_tps, current_only=False)

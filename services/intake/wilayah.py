@@ -9,12 +9,15 @@ from shared import audit
 from shared.auth import RANK
 from shared.db.engine import engine
 from shared.domain import wilayah as w
-from shared.web import Problem, wajib
+from shared.web import Problem, galat, wajib
+from services.intake.schemas import Kunci as KunciSchema
 
 blp = Blueprint("wilayah", __name__, url_prefix="/api/v1/wilayah", description="Regions: plenary locks")
 
 # The role whose plenary closes each level (the recap chain has no desa plenary).
 PENUTUP = {"kecamatan": "ppk", "kabupaten": "kpu_kab", "provinsi": "kpu_prov", "nasional": "kpu"}
+TAK_DIKUNCI = ("Not a level that is locked (WILAYAH_TIDAK_DIKUNCI: desa, TPS), or an unknown region "
+               "(WILAYAH_TIDAK_DIKENAL).")
 
 
 def _level(kode: str) -> str:
@@ -34,6 +37,8 @@ def _level(kode: str) -> str:
 
 @blp.route("/<string:kode>/kunci")
 class Kunci(MethodView):
+    @blp.alt_response(201, schema=KunciSchema, success=True)
+    @blp.doc(responses=galat(401, 403, (404, TAK_DIKUNCI), 429, 503))
     def post(self, kode: str):
         """Lock a region after its plenary (ppk for a kecamatan, kpu_kab for a kabupaten, ...)"""
         tok = wajib(PENUTUP[_level(kode)], kode)
@@ -47,6 +52,9 @@ class Kunci(MethodView):
                 row = conn.execute(text("SELECT dibuat FROM kunci WHERE kode_wilayah = :k"), {"k": kode}).one()
         return {"kode": kode, "dikunci": True, "sejak": row.dibuat.isoformat()}, 201
 
+    @blp.alt_response(200, schema=KunciSchema, success=True)
+    @blp.doc(responses=galat(401, (403, "Outside the token's region, or the role is not wider than the one that "
+                                     "locks this level (PERAN_KURANG_LUAS)."), (404, TAK_DIKUNCI), 429, 503))
     def delete(self, kode: str):
         """Unlock a region (a role wider than the one that locks it)"""
         level = _level(kode)
@@ -61,6 +69,8 @@ class Kunci(MethodView):
                 audit.record(conn, tok.subjek, "buka_kunci", kode)
         return {"kode": kode, "dikunci": False}, 200
 
+    @blp.alt_response(200, schema=KunciSchema, success=True)
+    @blp.doc(responses=galat((404, TAK_DIKUNCI), 503))
     def get(self, kode: str):
         """Is this region (or one above it) locked?"""
         _level(kode)
