@@ -165,22 +165,15 @@ def rollups_counted(metrics_dir: Path) -> dict[str, float]:
 def own_services(directory: Path):
     """Embedded PostgreSQL and Redis for this benchmark alone; the environment restored after."""
     from shared import embedded
+    from shared.db.engine import dispose
 
-    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")}
     pg = embedded.Postgres(directory / "postgres").start()
     rd = embedded.Redis(directory / "redis").start()
     try:
-        os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = pg.url, rd.url
-        yield pg, rd
+        with embedded.environment(DATABASE_URL=pg.url, REDIS_URL=rd.url):
+            yield pg, rd
     finally:
-        from shared.db.engine import dispose
-
         dispose()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
         rd.stop()
         pg.stop()
 

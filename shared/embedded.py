@@ -152,6 +152,26 @@ class Redis:
 
 
 @contextlib.contextmanager
+def environment(**values: str | None):
+    """Set environment variables (None: unset) for a block, and put back what was there
+    before, even when the block fails: no URL of a stopped server outlives it."""
+    saved = {name: os.environ.get(name) for name in values}
+
+    def put(pairs: dict) -> None:
+        for name, value in pairs.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    try:
+        put(values)
+        yield
+    finally:
+        put(saved)
+
+
+@contextlib.contextmanager
 def services(directory: Path | None = None):
     """Start whichever of PostgreSQL and Redis the environment does not name,
     export their URLs, and on exit stop them, restore the environment and
@@ -159,24 +179,19 @@ def services(directory: Path | None = None):
     owned = directory is None
     directory = Path(directory or tempfile.mkdtemp(prefix="rekap-"))
     started = []
-    saved = {name: os.environ.get(name) for name in ("DATABASE_URL", "REDIS_URL")}
     try:
-        if not os.environ.get("DATABASE_URL"):
-            pg = Postgres(directory / "postgres").start()
-            started.append(pg)
-            os.environ["DATABASE_URL"] = pg.url
-        if not os.environ.get("REDIS_URL"):
-            rd = Redis(directory / "redis").start()
-            started.append(rd)
-            os.environ["REDIS_URL"] = rd.url
-        yield started
+        with environment(DATABASE_URL=os.environ.get("DATABASE_URL"), REDIS_URL=os.environ.get("REDIS_URL")):
+            if not os.environ.get("DATABASE_URL"):
+                pg = Postgres(directory / "postgres").start()
+                started.append(pg)
+                os.environ["DATABASE_URL"] = pg.url
+            if not os.environ.get("REDIS_URL"):
+                rd = Redis(directory / "redis").start()
+                started.append(rd)
+                os.environ["REDIS_URL"] = rd.url
+            yield started
     finally:
         for server in reversed(started):
             server.stop()
-        for name, value in saved.items():  # no URL of a stopped server outlives it
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
         if owned:
             shutil.rmtree(directory, ignore_errors=True)

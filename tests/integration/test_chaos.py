@@ -82,27 +82,21 @@ def chaos(services, tmp_path_factory):
     from shared.db import migrate, seed
     from shared.db.engine import dispose
 
-    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "REDIS_URL")}
-    url = _database_url(saved["DATABASE_URL"], "rekap_chaos")
+    url = _database_url(os.environ["DATABASE_URL"], "rekap_chaos")
     libpq = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(_database_url(libpq, "postgres"), autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS rekap_chaos WITH (FORCE)")
         conn.execute("CREATE DATABASE rekap_chaos")
     redis_server = embedded.Redis(tmp_path_factory.mktemp("chaos-redis")).start()
     log_dir = tmp_path_factory.mktemp("chaos-logs")
-    os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = url, redis_server.url
     try:
-        migrate.upgrade()
-        seed.seed()
-        with Stack(workers=2, beat=True, log_dir=log_dir, web_workers=2) as stack:
-            yield Chaos(stack, redis_server, log_dir)
+        with embedded.environment(DATABASE_URL=url, REDIS_URL=redis_server.url):
+            migrate.upgrade()
+            seed.seed()
+            with Stack(workers=2, beat=True, log_dir=log_dir, web_workers=2) as stack:
+                yield Chaos(stack, redis_server, log_dir)
     finally:
         dispose()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
         redis_server.stop()
 
 

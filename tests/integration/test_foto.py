@@ -19,6 +19,7 @@ from shared import settings, sintetis
 from shared.db.engine import engine
 from shared.web import Problem
 from services.intake import foto
+from services.intake.gambar import jarak, pita, sniff
 
 PASLON = [1, 2, 3]
 
@@ -68,11 +69,11 @@ def pixels(data: bytes) -> bytes:
 
 def test_formats_are_known_by_their_bytes():
     img = gambar(1)
-    assert foto.sniff(simpan(img, "JPEG")) == "JPEG"
-    assert foto.sniff(simpan(img, "PNG")) == "PNG"
-    assert foto.sniff(simpan(img, "WEBP")) == "WEBP"
-    assert foto.sniff(simpan(img, "GIF")) is None
-    assert foto.sniff(b"%PDF-1.7 ...") is None and foto.sniff(b"") is None
+    assert sniff(simpan(img, "JPEG")) == "JPEG"
+    assert sniff(simpan(img, "PNG")) == "PNG"
+    assert sniff(simpan(img, "WEBP")) == "WEBP"
+    assert sniff(simpan(img, "GIF")) is None
+    assert sniff(b"%PDF-1.7 ...") is None and sniff(b"") is None
 
 
 @pytest.mark.parametrize("fmt, kwargs", [
@@ -174,9 +175,9 @@ def test_the_same_picture_saved_again_has_the_same_difference_hash():
     a = foto.periksa_foto(simpan(img, "JPEG", quality=95))
     b = foto.periksa_foto(simpan(img.resize((400, 300)), "JPEG", quality=60))
     c = foto.periksa_foto(simpan(gambar(10, (800, 600), block=100), "JPEG", quality=95))
-    assert a["dhash"] is not None and foto.jarak(a["dhash"], b["dhash"]) <= foto.MIRIP_BIT
-    assert foto.jarak(a["dhash"], c["dhash"]) > 3 * foto.MIRIP_BIT
-    assert foto.jarak(-1, 0) == 64 and foto.pita(-1) == (65535,) * 4 and foto.pita(None) == (None,) * 4
+    assert a["dhash"] is not None and jarak(a["dhash"], b["dhash"]) <= foto.MIRIP_BIT
+    assert jarak(a["dhash"], c["dhash"]) > 3 * foto.MIRIP_BIT
+    assert jarak(-1, 0) == 64 and pita(-1) == (65535,) * 4 and pita(None) == (None,) * 4
     assert a["sha256"] != b["sha256"]
     assert foto.periksa_foto(simpan(Image.new("RGB", (300, 200), "white"), "PNG"))["dhash"] is None
 
