@@ -8,7 +8,6 @@ A stack of its own with short limits, and one gunicorn worker per service, so
 every slow connection competes for the same threads.
 """
 
-import os
 import runpy
 import selectors
 import socket
@@ -28,18 +27,12 @@ TRICKLE = 0.5  # s between two bytes of a slow client
 @pytest.fixture(scope="module")
 def slow_stack(services, tmp_path_factory):
     from services.stack import Stack
+    from shared.embedded import environment
 
-    saved = {name: os.environ.get(name) for name in LIMITS}
-    os.environ.update(LIMITS)  # for the stack's processes, and its supervisor's restarts
-    try:
-        with Stack(workers=0, beat=False, log_dir=tmp_path_factory.mktemp("slow-logs"), web_workers=1) as stack:
-            yield stack
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    # In the environment, for the stack's processes and its supervisor's restarts.
+    with environment(**LIMITS), Stack(workers=0, beat=False, log_dir=tmp_path_factory.mktemp("slow-logs"),
+                                      web_workers=1) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")
