@@ -51,11 +51,11 @@ LEVELS = (10, 6, 4, 2)
 def wilayah_dua(services, tmp_path_factory):
     """A database of its own, seeded with two provinsi of the national list."""
     from shared.db import migrate, seed
+    from shared.embedded import environment
 
     if not NATIONAL_CSV.exists():
         pytest.skip(f"{NATIONAL_CSV} not found")
-    saved = os.environ["DATABASE_URL"]
-    head = saved.rpartition("/")[0]
+    head = os.environ["DATABASE_URL"].rpartition("/")[0]
     with psycopg.connect(head.replace("postgresql+psycopg://", "postgresql://") + "/postgres", autocommit=True) as c:
         c.execute("DROP DATABASE IF EXISTS rekap_rollup WITH (FORCE)")
         c.execute("CREATE DATABASE rekap_rollup")
@@ -67,14 +67,13 @@ def wilayah_dua(services, tmp_path_factory):
         writer.writeheader()
         writer.writerows(r for r in reader if r["kode"][:2] in PROVINSI)
     pemilu.write_text(json.dumps(PEMILU))
-    os.environ["DATABASE_URL"] = head + "/rekap_rollup"
     try:
-        migrate.upgrade()
-        seed.seed(subset, pemilu)
-        yield {}
+        with environment(DATABASE_URL=head + "/rekap_rollup"):
+            migrate.upgrade()
+            seed.seed(subset, pemilu)
+            yield {}
     finally:
         dispose()
-        os.environ["DATABASE_URL"] = saved
 
 
 @pytest.fixture
