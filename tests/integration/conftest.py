@@ -88,6 +88,21 @@ def quiesce(timeout: float = 60) -> None:
     raise TimeoutError("the outbox did not drain")
 
 
+def fresh_database(name: str) -> str:
+    """An empty database `name` (dropped first if it exists) on the session's PostgreSQL,
+    for a test module that needs data of its own; its URL, for DATABASE_URL."""
+    import os
+
+    import psycopg
+
+    head = os.environ["DATABASE_URL"].rpartition("/")[0]
+    with psycopg.connect(head.replace("postgresql+psycopg://", "postgresql://") + "/postgres",
+                         autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{head}/{name}"
+
+
 def recap(stack, kode: str, kontes: str = "ppwp") -> dict:
     resp = requests.get(f"{stack.export_url}/api/v1/rekap/{kontes}/{kode}", timeout=30)
     resp.raise_for_status()

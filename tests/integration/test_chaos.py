@@ -37,13 +37,13 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import psycopg
 import pytest
 import requests
 from sqlalchemy import text
 
 from shared import auth, sintetis
 from shared.domain.hasil import ratakan
+from tests.integration.conftest import fresh_database
 
 PASLON = [1, 2, 3]
 KABUPATEN = "3517"
@@ -59,11 +59,6 @@ def _seeds() -> list[int]:
 
 
 OPS = int(os.environ.get("REKAP_CHAOS_OPS", "1500"))
-
-
-def _database_url(base: str, name: str) -> str:
-    head, _, _ = base.rpartition("/")
-    return f"{head}/{name}"
 
 
 class Chaos:
@@ -82,11 +77,7 @@ def chaos(services, tmp_path_factory):
     from shared.db import migrate, seed
     from shared.db.engine import dispose
 
-    url = _database_url(os.environ["DATABASE_URL"], "rekap_chaos")
-    libpq = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(_database_url(libpq, "postgres"), autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS rekap_chaos WITH (FORCE)")
-        conn.execute("CREATE DATABASE rekap_chaos")
+    url = fresh_database("rekap_chaos")
     redis_server = embedded.Redis(tmp_path_factory.mktemp("chaos-redis")).start()
     log_dir = tmp_path_factory.mktemp("chaos-logs")
     try:

@@ -15,7 +15,6 @@ import csv
 import gzip
 import hashlib
 import json
-import os
 import random
 import threading
 import time
@@ -23,7 +22,6 @@ import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -31,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 from shared import outbox, sintetis
 from shared.db.engine import dispose, engine
 from shared.domain.hasil import ratakan
+from tests.integration.conftest import fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
 NATIONAL_CSV = ROOT.parent / "shared" / "data" / "wilayah-indonesia-2024.csv.gz"
@@ -57,10 +56,7 @@ def wilayah_dua(services, tmp_path_factory):
         pytest.skip(f"{NATIONAL_CSV} not found: the national region list is not beside this clone, so "
                     "these tests on two of its provinsi cannot seed; the Jombang rollup, chaos and fault "
                     "tests of the same rollup code still run")
-    head = os.environ["DATABASE_URL"].rpartition("/")[0]
-    with psycopg.connect(head.replace("postgresql+psycopg://", "postgresql://") + "/postgres", autocommit=True) as c:
-        c.execute("DROP DATABASE IF EXISTS rekap_rollup WITH (FORCE)")
-        c.execute("CREATE DATABASE rekap_rollup")
+    url = fresh_database("rekap_rollup")
     tmp = tmp_path_factory.mktemp("wilayah")
     subset, pemilu = tmp / "wilayah.csv", tmp / "pemilu.json"
     with gzip.open(NATIONAL_CSV, "rt", encoding="utf-8", newline="") as src, open(subset, "w", newline="") as dst:
@@ -70,7 +66,7 @@ def wilayah_dua(services, tmp_path_factory):
         writer.writerows(r for r in reader if r["kode"][:2] in PROVINSI)
     pemilu.write_text(json.dumps(PEMILU))
     try:
-        with environment(DATABASE_URL=head + "/rekap_rollup"):
+        with environment(DATABASE_URL=url):
             migrate.upgrade()
             seed.seed(subset, pemilu)
             yield {}
