@@ -1,11 +1,14 @@
-"""CPU time by part of the stack, from /proc: where a submission's cost goes.
+"""CPU time of processes, from /proc: where a benchmark's cost goes.
 
 Throughput on a small shared machine swings with whatever else runs; the CPU
 seconds each part spends per accepted submission swing far less, so they are
-what tells whether a change made the path cheaper. Linux only.
+what tells whether a change made the path cheaper. Two views of one reading
+of /proc: by part of the stack (`snapshot`, `per_item`: the intake bench) and
+by process tree (`CpuMeter`: the recap bench). Linux only.
 """
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import text
@@ -14,6 +17,46 @@ from shared.db.engine import engine
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
+
+@dataclass
+class Proc:
+    parent: int
+    cmdline: str
+    own: float  # CPU seconds, user + system
+    reaped: float  # CPU seconds of its children that have exited
+
+
+def processes() -> dict[int, Proc]:
+    """Every process now, by pid."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        # fields[1] is the parent pid; 11 and 12 are user and system time, 13 and 14 the reaped children's
+        out[int(entry.name)] = Proc(int(fields[1]), cmdline, (int(fields[11]) + int(fields[12])) / _TICKS,
+                                    (int(fields[13]) + int(fields[14])) / _TICKS)
+    return out
+
+
+def tree(pid: int, procs: dict[int, Proc]) -> list[int]:
+    """A process and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for child, proc in procs.items():
+        children.setdefault(proc.parent, []).append(child)
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+# --- by part of the stack ---------------------------------------------------------
 
 def _part(cmdline: str) -> str | None:
     if "services.intake.app" in cmdline:
@@ -32,27 +75,10 @@ def _part(cmdline: str) -> str | None:
 def snapshot() -> dict[int, tuple[str, float]]:
     """CPU seconds so far of every process of the stack this process started, by pid
     (other stacks on the machine, a test run's say, are not counted)."""
-    seen = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the process ended meanwhile
-        # fields[1] is the parent pid; 11 and 12 are user and system time in ticks
-        seen[int(entry.name)] = (int(fields[1]), _part(cmdline), (int(fields[11]) + int(fields[12])) / _TICKS)
-    return {pid: (part, seconds) for pid, (_, part, seconds) in seen.items() if part and _ours(pid, seen)}
-
-
-def _ours(pid: int, seen: dict) -> bool:
-    me = os.getpid()
-    while pid in seen and pid > 1:
-        pid = seen[pid][0]
-        if pid == me:
-            return True
-    return False
+    procs = processes()
+    ours = set(tree(os.getpid(), procs))
+    return {pid: (part, proc.own) for pid, proc in procs.items()
+            if pid in ours and (part := _part(proc.cmdline))}
 
 
 def _intake_backends() -> set[int]:
@@ -73,3 +99,27 @@ def per_item(before: dict, after: dict, items: int) -> dict[str, float]:
     result = {part: round(1000 * s / items, 3) for part, s in sorted(spent.items())} if items else {}
     result["total"] = round(sum(result.values()), 3)
     return result
+
+
+# --- by process tree ----------------------------------------------------------------
+
+class CpuMeter:
+    """CPU seconds used by process trees (each root and its descendants, with the children
+    they reaped) between start() and stop()."""
+
+    def __init__(self, roots: dict[str, int]):
+        self.roots = roots
+        self.before: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        procs = processes()
+        return {name: sum(procs[p].own + procs[p].reaped for p in tree(pid, procs) if p in procs)
+                for name, pid in self.roots.items()}
+
+    def start(self) -> "CpuMeter":
+        self.before = self._now()
+        return self
+
+    def stop(self) -> dict[str, float]:
+        after = self._now()
+        return {name: round(after[name] - self.before.get(name, 0.0), 1) for name in after}

@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.cpu import CpuMeter  # noqa: E402 - run as a script too (mk/recap.mk): after the path
+
 NATIONAL_CSV = Path(os.environ.get("REKAP_SHARED_DATA", ROOT.parent / "shared" / "data")) / "wilayah-indonesia-2024.csv.gz"
 QUICK_PROVINSI = "51"  # Bali: about 12,000 TPS
 KONTES = "ppwp"
@@ -92,58 +94,6 @@ WHERE k.kontes = 'ppwp' GROUP BY e.key"""
 
 def log(msg: str) -> None:
     print(f"[recap bench] {msg}", file=sys.stderr, flush=True)
-
-
-# --- processes and CPU ---------------------------------------------------------
-
-def _cpu_of(pids) -> float:
-    """utime + stime (and reaped children's) of these processes, in seconds."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / tick
-
-
-def _tree(pid: int) -> list[int]:
-    """A process and all its descendants."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
-
-
-class CpuMeter:
-    """CPU seconds used by process trees between start() and stop()."""
-
-    def __init__(self, roots: dict[str, int]):
-        self.roots = roots
-        self.before: dict[str, float] = {}
-
-    def _now(self) -> dict[str, float]:
-        return {name: _cpu_of(_tree(pid)) for name, pid in self.roots.items()}
-
-    def start(self) -> "CpuMeter":
-        self.before = self._now()
-        return self
-
-    def stop(self) -> dict[str, float]:
-        after = self._now()
-        return {name: round(after[name] - self.before.get(name, 0.0), 1) for name in after}
 
 
 def rollups_counted(metrics_dir: Path) -> dict[str, float]:
