@@ -27,6 +27,7 @@ from sqlalchemy import text
 from shared import auth, embedded, sintetis
 from shared.db import migrate, seed
 from shared.db.engine import engine
+from services.recap.rollup import drained
 from services.recap.verify import verify
 from services.stack import Stack
 
@@ -70,16 +71,6 @@ def _bare(seconds: int, token: str, bodies: Path) -> dict:
         proc.wait(30)
 
 
-def _quiesce(timeout: float = 120) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        with engine().connect() as conn:
-            if conn.execute(text("SELECT count(*) FROM outbox")).scalar_one() == 0:
-                return time.monotonic() - started
-        time.sleep(0.05)
-    raise TimeoutError("the outbox did not drain")
-
-
 def run(quick: bool = False) -> dict:
     seconds = 10 if quick else 30
     with tempfile.TemporaryDirectory(prefix="rekap-bench-") as tmp, embedded.services(Path(tmp) / "svc"):
@@ -93,10 +84,10 @@ def run(quick: bool = False) -> dict:
         bare = _bare(seconds, token, bodies)
         with Stack(workers=1, beat=True, log_dir=Path(tmp) / "log") as stack:
             _wrk(stack.intake_url, 3, token, bodies)  # warm up: connection pools, caches
-            _quiesce()
+            drained(120)
             before = cpu.snapshot()
             ours = _wrk(stack.intake_url, seconds, token, bodies)
-            drain_s = _quiesce()
+            drain_s = drained(120)
             ours["cpu_ms_per_accepted"] = cpu.per_item(before, cpu.snapshot(), ours["created"])
             with engine().connect() as conn:
                 diffs = verify(conn, "ppwp")

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from prometheus_client import Counter
 from sqlalchemy import Connection, text
 
+from shared.db.engine import engine
 from shared.outbox import KEDALAMAN
 
 TINGKAT_BY_DEPTH = {d: t for t, d in KEDALAMAN.items()}
@@ -173,6 +174,17 @@ def pending(conn: Connection) -> int:
     return conn.execute(text("SELECT count(*) FROM outbox")).scalar_one()
 
 
-def pending_by_depth(conn: Connection) -> dict[int, int]:
-    rows = conn.execute(text("SELECT kedalaman, count(*) FROM outbox GROUP BY 1")).all()
-    return {int(d): int(n) for d, n in rows}
+def drained(timeout: float = 60.0, steady: float = 0.0) -> float:
+    """Wait until the outbox is empty (with `steady`: and has stayed empty that long), so
+    every accepted result is rolled up; the seconds it took. For tests and benchmarks."""
+    started = time.monotonic()
+    empty_since = waiting = None
+    while time.monotonic() - started < timeout:
+        with engine().connect() as conn:
+            waiting = pending(conn)
+        now = time.monotonic()
+        empty_since = None if waiting else (empty_since or now)
+        if empty_since is not None and now - empty_since >= steady:
+            return now - started
+        time.sleep(0.05)
+    raise TimeoutError(f"the outbox did not drain in {timeout:g} s ({waiting} rows left)")

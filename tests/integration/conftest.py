@@ -1,7 +1,6 @@
 """Integration fixtures: the real stack (gunicorn intake and export, a Celery
 worker and beat as separate processes) on free loopback ports."""
 
-import time
 import uuid
 
 import pytest
@@ -10,6 +9,7 @@ from sqlalchemy import text
 
 from shared import auth
 from shared.db.engine import engine
+from services.recap.rollup import drained
 
 
 @pytest.fixture(scope="session")
@@ -79,13 +79,7 @@ def client(stack, issue):
 
 def quiesce(timeout: float = 60) -> None:
     """Wait until every accepted result has been rolled up (the outbox is empty)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with engine().connect() as conn:
-            if conn.execute(text("SELECT count(*) FROM outbox")).scalar_one() == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError("the outbox did not drain")
+    drained(timeout)
 
 
 def fresh_database(name: str) -> str:

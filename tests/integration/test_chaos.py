@@ -43,6 +43,7 @@ from sqlalchemy import text
 
 from shared import auth, sintetis
 from shared.domain.hasil import ratakan
+from services.recap.rollup import drained
 from tests.integration.conftest import fresh_database
 
 PASLON = [1, 2, 3]
@@ -173,25 +174,6 @@ def _havoc(chaos: Chaos, rng: random.Random, done: threading.Event, progress, to
         chaos.redis.start()
 
 
-def _quiesce(timeout: float = 120.0) -> float:
-    """Seconds until the outbox is empty and stays empty for a moment."""
-    from shared.db.engine import engine
-
-    started = time.monotonic()
-    empty_since = None
-    while time.monotonic() - started < timeout:
-        with engine().connect() as conn:
-            waiting = conn.execute(text("SELECT count(*) FROM outbox")).scalar_one()
-        if waiting == 0:
-            empty_since = empty_since or time.monotonic()
-            if time.monotonic() - empty_since > 1.0:
-                return time.monotonic() - started
-        else:
-            empty_since = None
-        time.sleep(0.1)
-    raise TimeoutError(f"the outbox did not drain in {timeout} s ({waiting} rows left)")
-
-
 def _rollup_rows_by_worker(chaos: Chaos, offsets: dict[str, int]) -> dict[str, int]:
     """Outbox rows claimed per worker process since `offsets`, from the workers' own logs
     ("Task rekap.rollup[...] succeeded in ...: <rows>")."""
@@ -212,7 +194,7 @@ def test_backlog_fans_out_to_every_worker(chaos):
 
     workers = [n for n in chaos.stack.processes if n.startswith("worker")]
     assert len(workers) == 2
-    _quiesce()
+    drained(120, steady=1.0)
     offsets = {n: (chaos.log_dir / f"{n}.log").stat().st_size for n in workers}
     with engine().begin() as conn:
         conn.execute(text("""INSERT INTO outbox (kontes, kode, kedalaman)
@@ -220,7 +202,7 @@ def test_backlog_fans_out_to_every_worker(chaos):
                              WHERE w.tingkat = 'tps' AND w.kode LIKE :p ORDER BY n, w.kode"""),
                      {"p": KABUPATEN + "%"})
     assert outbox.publish(force=True)
-    _quiesce()
+    drained(120, steady=1.0)
     time.sleep(0.5)  # the last task's log line
     rows = _rollup_rows_by_worker(chaos, offsets)
     assert sum(rows.values()) >= 38580
@@ -265,7 +247,7 @@ def test_chaos_recap_stays_exact(chaos, seed):
         done.set()
         havoc.join(60)
     traffic_s = time.monotonic() - started
-    quiet_s = _quiesce()
+    quiet_s = drained(120, steady=1.0)
     dead = [n for n, p in chaos.stack.processes.items() if p.poll() is not None]
     assert not dead, f"processes died: {dead}; logs in {chaos.log_dir}"
 
