@@ -151,6 +151,16 @@
     return true;
   }
 
+  // A staff JSON: its body; null once a 401 has signed the officer out; otherwise an
+  // Error carrying the problem's message.
+  function ambilJson(url) {
+    return api(url).then(function (r) {
+      if (kedaluwarsa(r)) return null;
+      if (!r.ok) return pesanGalat(r).then(function (p) { throw new Error(p); });
+      return r.json();
+    });
+  }
+
   function masuk(t, diam) {
     simpanToken(t);
     return api('/api/v1/dasbor/saya').then(function (r) {
@@ -275,11 +285,7 @@
     var bagian = $('#periksa');
     if (!bagian || bagian.hidden || !saya) return;
     var ringkas = $('#periksa-ringkas'), tabel = $('#periksa-tabel'), tbody = $('tbody', tabel);
-    api('/api/v1/dasbor/periksa/' + encodeURIComponent(kontes) + '/' + encodeURIComponent(kode)).then(function (r) {
-      if (kedaluwarsa(r)) return null;
-      if (!r.ok) return pesanGalat(r).then(function (p) { throw new Error(p); });
-      return r.json();
-    }).then(function (d) {
+    ambilJson('/api/v1/dasbor/periksa/' + encodeURIComponent(kontes) + '/' + encodeURIComponent(kode)).then(function (d) {
       if (!d) return;
       while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
       d.tps.forEach(function (t) {
@@ -308,11 +314,7 @@
   function muatRiwayat() {
     var pesan = $('#riwayat-pesan'), tabel = $('#riwayat-tabel'), tbody = $('tbody', tabel);
     tulis(pesan, 'Memuat riwayat…');
-    api('/api/v1/dasbor/riwayat/' + encodeURIComponent(kontes) + '/' + encodeURIComponent(kode)).then(function (r) {
-      if (kedaluwarsa(r)) return null;
-      if (!r.ok) return pesanGalat(r).then(function (p) { throw new Error(p); });
-      return r.json();
-    }).then(function (daftar) {
+    ambilJson('/api/v1/dasbor/riwayat/' + encodeURIComponent(kontes) + '/' + encodeURIComponent(kode)).then(function (daftar) {
       if (!daftar) return;
       while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
       daftar.slice().reverse().forEach(function (v) {
