@@ -1,7 +1,8 @@
 """What stands between the internet and the services: security headers,
 request ids, a structured access log with no secrets in it, and per-token
-rate limits on writes (flask-limiter, counted in Redis; if Redis is down the
-limits fall back to each process's memory rather than refusing KPPS).
+rate limits on writes (shared.ratelimit: counted in Redis, without a round
+trip for most requests; if Redis is down each process counts alone rather
+than refusing KPPS).
 """
 
 import json
@@ -13,9 +14,9 @@ import time
 import uuid
 
 from flask import Flask, Response, g, request
-from flask_limiter import Limiter
 
-from shared import settings
+from shared import ratelimit, settings
+from shared.web import Problem
 
 access = logging.getLogger("rekap.access")
 
@@ -24,6 +25,7 @@ access = logging.getLogger("rekap.access")
 WRITE_LIMITS = {"kpps": "30/minute", "pps": "120/minute", "ppk": "600/minute", "kpu_kab": "100000/minute",
                 "kpu_prov": "100000/minute", "kpu": "100000/minute"}
 ANONYMOUS_LIMIT = "60/minute"  # per address, for requests without a valid token
+UNLIMITED_METHODS = ("GET", "HEAD")  # reads are cheap and cached; writes are what a flood costs
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -72,16 +74,6 @@ def _token_payload():
     return auth.peek(header[len("Bearer "):].strip())
 
 
-def _limit_key() -> str:
-    payload = _token_payload()
-    return f"token:{payload[1]}" if payload else f"addr:{request.remote_addr}"
-
-
-def _limit() -> str:
-    payload = _token_payload()
-    return WRITE_LIMITS.get(payload[0], ANONYMOUS_LIMIT) if payload else ANONYMOUS_LIMIT
-
-
 def request_id() -> str:
     """The client's X-Request-Id when it is sane, else a new one; one per request."""
     if "request_id" not in g:
@@ -92,12 +84,16 @@ def request_id() -> str:
 
 def install(app: Flask, service: str) -> None:
     _logging()
-    Limiter(_limit_key, app=app, default_limits=[_limit], storage_uri=settings.load().redis_url,
-            storage_options={"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
-            # No X-RateLimit-* headers: each costs Redis round trips on every request;
-            # a refused request gets Retry-After (shared.web) and that is what clients use.
-            strategy="fixed-window", key_prefix="rekap:batas", headers_enabled=False, swallow_errors=True,
-            in_memory_fallback_enabled=True, default_limits_exempt_when=lambda: request.method in ("GET", "HEAD"))
+    limits = ratelimit.Limits(settings.load().redis_url, WRITE_LIMITS, ANONYMOUS_LIMIT)
+
+    @app.before_request
+    def _rate_limit():
+        if request.method in UNLIMITED_METHODS:
+            return
+        payload = _token_payload()
+        # No X-RateLimit-* headers: a refused request gets Retry-After (shared.web), which is what clients use.
+        if not limits.allow(*(payload or (None, None)), address=request.remote_addr):
+            raise Problem(429)
 
     @app.after_request
     def _headers(resp: Response) -> Response:

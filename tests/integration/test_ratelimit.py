@@ -1,0 +1,80 @@
+"""Rate-limit counters (shared.ratelimit) against a real Redis: the local share
+is counted without a round trip and still reaches Redis, the processes
+together refuse a flood on Redis's numbers, and a Redis outage neither
+refuses a KPPS nor loses a count."""
+
+import time
+import uuid
+
+import redis
+
+from shared import embedded, ratelimit, settings
+
+LIMIT = 40  # a process's local share: 10
+ROLES = {"kpps": f"{LIMIT}/minute"}
+
+
+def _limits(url: str) -> ratelimit.Limits:
+    return ratelimit.Limits(url, ROLES, "60/minute")
+
+
+def _count(url: str, token_id: str) -> int:
+    key = f"{ratelimit.KEY_PREFIX}:LIMITER/token:{token_id}/{LIMIT}/1/minute"
+    return int(redis.Redis.from_url(url).get(key) or 0)
+
+
+def _eventually(check, timeout: float = 5.0):
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.02)
+
+
+def test_the_key_names_the_limit_it_counts_for():
+    from limits import parse
+
+    assert ratelimit.limit_of(parse("30/minute").key_for("token:abc")) == 30  # fails if `limits` changes its keys
+    assert ratelimit.limit_of("no-limit-here") is None
+
+
+def test_hits_within_the_local_share_reach_redis_without_a_round_trip_each(services):
+    url, token = settings.load().redis_url, uuid.uuid4().hex
+    limits = _limits(url)
+    assert all(limits.allow("kpps", token, None) for _ in range(7))
+    _eventually(lambda: _count(url, token) == 7)  # added by the flusher, in the background
+    ttl = redis.Redis.from_url(url).ttl(f"{ratelimit.KEY_PREFIX}:LIMITER/token:{token}/{LIMIT}/1/minute")
+    assert 0 < ttl <= 60  # the window closes in Redis too
+
+
+def test_processes_together_refuse_exactly_at_the_limit_once_their_shares_are_known(services):
+    url, token = settings.load().redis_url, uuid.uuid4().hex
+    one, two = _limits(url), _limits(url)  # two gunicorn workers, each with its own counters
+    assert all(one.allow("kpps", token, None) for _ in range(10))
+    assert all(two.allow("kpps", token, None) for _ in range(10))
+    one.storage.flush()
+    two.storage.flush()
+    admitted = [lim.allow("kpps", token, None) for _ in range(20) for lim in (one, two)]
+    assert admitted == [True] * 20 + [False] * 20  # 20 local + 20 more = the limit, then refused
+    _eventually(lambda: _count(url, token) == 60)  # refused hits count too, as in `limits`
+
+
+def test_a_flood_through_many_processes_passes_the_limit_by_at_most_their_shares(services):
+    url, token = settings.load().redis_url, uuid.uuid4().hex
+    workers = [_limits(url) for _ in range(4)]
+    admitted = sum(lim.allow("kpps", token, None) for _ in range(50) for lim in workers)
+    assert LIMIT <= admitted <= LIMIT + 3 * (LIMIT // ratelimit.LOCAL_SHARE)
+    _eventually(lambda: _count(url, token) == 200)  # every hit reached Redis once
+
+
+def test_without_redis_each_process_counts_alone_and_adds_its_counts_when_redis_is_back(tmp_path):
+    port = embedded.free_port()
+    url, token = f"redis://127.0.0.1:{port}/0", uuid.uuid4().hex
+    limits = _limits(url)  # Redis is not there (yet)
+    statuses = [limits.allow("kpps", token, None) for _ in range(LIMIT + 5)]
+    assert statuses == [True] * LIMIT + [False] * 5  # a KPPS is not refused for Redis's sake; a flood still is
+    server = embedded.Redis(tmp_path / "redis", port).start()
+    try:
+        limits.allow("kpps", token, None)  # the next hit wakes the flusher, which tries again
+        _eventually(lambda: _count(url, token) == LIMIT + 6)
+    finally:
+        server.stop()
