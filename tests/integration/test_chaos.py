@@ -188,7 +188,7 @@ def _rollup_rows_by_worker(chaos: Chaos, offsets: dict[str, int]) -> dict[str, i
 
 
 def test_backlog_fans_out_to_every_worker(chaos):
-    """A backlog (every Jombang TPS, ten times over) is shared by both worker processes."""
+    """A backlog (every Jombang TPS, forty times over) is shared by both worker processes."""
     from shared import outbox
     from shared.db.engine import engine
 
@@ -196,17 +196,19 @@ def test_backlog_fans_out_to_every_worker(chaos):
     assert len(workers) == 2
     drained(120, steady=1.0)
     offsets = {n: (chaos.log_dir / f"{n}.log").stat().st_size for n in workers}
+    # Big enough that one worker alone needs seconds: ten times Jombang, one worker's rollup
+    # task drained in half a second, before the fanned-out tasks of the other had started.
     with engine().begin() as conn:
-        conn.execute(text("""INSERT INTO outbox (kontes, kode, kedalaman)
-                             SELECT 'ppwp', w.kode_induk, 4 FROM generate_series(1, 10) AS n, wilayah w
-                             WHERE w.tingkat = 'tps' AND w.kode LIKE :p ORDER BY n, w.kode"""),
-                     {"p": KABUPATEN + "%"})
+        backlog = conn.execute(text("""INSERT INTO outbox (kontes, kode, kedalaman)
+                                       SELECT 'ppwp', w.kode_induk, 4 FROM generate_series(1, 40) AS n, wilayah w
+                                       WHERE w.tingkat = 'tps' AND w.kode LIKE :p ORDER BY n, w.kode"""),
+                               {"p": KABUPATEN + "%"}).rowcount
     assert outbox.publish(force=True)
     drained(120, steady=1.0)
     time.sleep(0.5)  # the last task's log line
     rows = _rollup_rows_by_worker(chaos, offsets)
-    assert sum(rows.values()) >= 38580
-    print(f"\nbacklog of 38,580 outbox rows claimed per worker: {rows}")
+    assert sum(rows.values()) >= backlog
+    print(f"\nbacklog of {backlog:,} outbox rows claimed per worker: {rows}")
     assert all(rows.values()), f"only some workers took part: {rows}"
 
 
