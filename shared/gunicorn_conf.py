@@ -1,8 +1,7 @@
 """gunicorn settings both web services share (production and `rekap run`).
 
-Threads rather than many processes: a request spends much of its time
-waiting on PostgreSQL or on a client, and 2-core hosts are the norm at KPU
-offices (the intake runs fewer threads: services/intake/gunicorn_conf.py).
+Threads rather than many processes: a request spends most of its time
+waiting on PostgreSQL, and 2-core hosts are the norm at KPU offices.
 Override with the usual GUNICORN_CMD_ARGS or WEB_CONCURRENCY / WEB_THREADS.
 """
 
