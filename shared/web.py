@@ -107,12 +107,16 @@ def berkas(description: str, *media_types: str) -> dict:
             "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in media_types}}
 
 
+# A conditional GET whose ETag matched (If-None-Match).
+TIDAK_BERUBAH = {"description": "Not Modified: the client's copy (If-None-Match) is current; no body."}
+
+
 def unduhan(*media_types: str, description: str = "The file.") -> dict[int, dict]:
     """The answers of a file sent with send_file(conditional=True): the file, a byte range of it
     (Range), or nothing when the client's copy is current (If-None-Match)."""
     return {200: berkas(description, *media_types),
             206: berkas("Partial Content: the byte range asked for (Range).", *media_types),
-            304: {"description": "Not Modified: the client's copy (If-None-Match) is current; no body."}}
+            304: TIDAK_BERUBAH}
 
 
 def galat(*statuses: int | tuple[int, str]) -> dict[int, dict]:

@@ -43,7 +43,7 @@ from shared.auth import PERAN
 from shared.db.engine import engine
 from shared.domain import wilayah as w
 from shared.guard import request_id
-from shared.web import Problem, berkas, galat, token
+from shared.web import TIDAK_BERUBAH, Problem, berkas, galat, token
 from services.export import rekap, schemas
 
 ASET = Path(__file__).parent / "static"
@@ -234,7 +234,7 @@ def _mau_gzip() -> bool:
 @bp.get("/aset/<path:nama>")
 @bp.doc(responses={200: berkas("The asset (the media type by its name: mimetypes).", "text/css",
                                "text/javascript", "application/javascript", "image/svg+xml"),
-                   304: {"description": "Not Modified: the client's copy (If-None-Match) is current; no body."}})
+                   304: TIDAK_BERUBAH})
 @bp.doc(responses=galat(404))
 def aset(nama: str):
     """CSS, script and icon of the page: cached for a day (the URL changes with the file),

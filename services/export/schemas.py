@@ -7,10 +7,9 @@ jobs build, unchanged; the fuzz test (tests/fuzz) checks every answer against th
 from marshmallow import INCLUDE, Schema, fields, validate
 
 from shared.web import TemuanSchema
-from services.intake.schemas import Versi  # noqa: F401 - the dashboard proxies the intake's history
+from services.intake.schemas import TANGGAL, Versi  # noqa: F401 - Versi: the dashboard proxies the intake's history
 
 TINGKAT = validate.OneOf(["nasional", "provinsi", "kabupaten", "kecamatan", "desa", "tps"])
-TANGGAL = {"format": "date-time"}
 
 
 class LPJ(Schema):
