@@ -15,7 +15,6 @@ Failures are collected over every operation (not only the first) and listed
 with the request that reproduces them (a curl line).
 """
 
-import io
 import os
 import time
 from collections import Counter
@@ -32,6 +31,7 @@ from schemathesis.checks import (content_type_conformance, not_a_server_error, r
 from schemathesis.generation import GenerationMode
 
 from services.intake.schemas import CONTOH
+from tests.integration.conftest import simpan
 
 EXAMPLES = int(os.environ.get("REKAP_FUZZ_EXAMPLES", "40"))  # per operation, token, mode and path kind
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -63,10 +63,9 @@ def _real_paths(stack, token: str) -> None:
     hasil = requests.post(f"{stack.intake_url}/api/v1/hasil/ppwp/{tps}", json=CONTOH, timeout=30,
                           headers={**auth, "Idempotency-Key": "fuzz-awal"})
     assert hasil.status_code == 201, hasil.text
-    png = io.BytesIO()
-    Image.new("RGB", (16, 12), (200, 30, 30)).save(png, "PNG")
+    png = simpan(Image.new("RGB", (16, 12), (200, 30, 30)), "PNG")
     foto = requests.post(f"{stack.intake_url}/api/v1/hasil/ppwp/{tps}/foto", headers=auth, timeout=30,
-                         data={"halaman": "1"}, files={"berkas": ("c1.png", png.getvalue(), "image/png")})
+                         data={"halaman": "1"}, files={"berkas": ("c1.png", png, "image/png")})
     assert foto.status_code in (200, 201), foto.text
     REAL["sha256"] = foto.json()["sha256"]
     job = requests.get(f"{stack.export_url}/api/v1/rekap/ppwp/{desa}.xlsx", timeout=30,
@@ -195,11 +194,9 @@ def test_superscript_paslon_number_is_a_finding_not_a_crash(stack, issue):
 def test_superscript_page_number_is_a_finding_not_a_crash(stack, issue):
     kpu = issue("kpu", "0")
     _real_paths(stack, kpu)
-    png = io.BytesIO()
-    Image.new("RGB", (8, 8)).save(png, "PNG")
     resp = requests.post(f"{stack.intake_url}/api/v1/hasil/ppwp/{REAL['kode_tps']}/foto", timeout=30,
                          headers={"Authorization": f"Bearer {kpu}"}, data={"halaman": "³"},
-                         files={"berkas": ("c1.png", png.getvalue(), "image/png")})
+                         files={"berkas": ("c1.png", simpan(Image.new("RGB", (8, 8)), "PNG"), "image/png")})
     assert resp.status_code == 422, resp.text
     assert resp.json()["temuan"][0]["kode"] == "HALAMAN_TIDAK_VALID"
 

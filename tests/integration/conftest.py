@@ -1,6 +1,7 @@
 """Integration fixtures: the real stack (gunicorn intake and export, a Celery
 worker and beat as separate processes) on free loopback ports."""
 
+import io
 import uuid
 
 import pytest
@@ -80,6 +81,13 @@ def client(stack, issue):
 def quiesce(timeout: float = 60) -> None:
     """Wait until every accepted result has been rolled up (the outbox is empty)."""
     drained(timeout)
+
+
+def simpan(img, fmt: str, **kwargs) -> bytes:
+    """A Pillow image as the bytes of a file in `fmt` (JPEG, PNG, ...), for photo uploads."""
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kwargs)
+    return buf.getvalue()
 
 
 def fresh_database(name: str) -> str:

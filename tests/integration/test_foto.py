@@ -20,6 +20,7 @@ from shared.db.engine import engine
 from shared.web import Problem
 from services.intake import foto
 from services.intake.gambar import jarak, pita, sniff
+from tests.integration.conftest import simpan
 
 PASLON = [1, 2, 3]
 
@@ -48,12 +49,6 @@ def exif_lokasi(orientation: int = 1) -> Image.Exif:
 
 
 XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><exif:GPSLatitude>7,33.2S</exif:GPSLatitude></x:xmpmeta>'
-
-
-def simpan(img: Image.Image, fmt: str, **kwargs) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, fmt, **kwargs)
-    return buf.getvalue()
 
 
 def foto_jpeg(seed=None, **kwargs) -> bytes:

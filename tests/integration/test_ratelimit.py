@@ -18,9 +18,13 @@ def _limits(url: str) -> ratelimit.Limits:
     return ratelimit.Limits(url, ROLES, "60/minute")
 
 
+def _key(token_id: str) -> str:
+    """The Redis key of a token's counter, as `limits` names it under our prefix."""
+    return f"{ratelimit.KEY_PREFIX}:LIMITER/token:{token_id}/{LIMIT}/1/minute"
+
+
 def _count(url: str, token_id: str) -> int:
-    key = f"{ratelimit.KEY_PREFIX}:LIMITER/token:{token_id}/{LIMIT}/1/minute"
-    return int(redis.Redis.from_url(url).get(key) or 0)
+    return int(redis.Redis.from_url(url).get(_key(token_id)) or 0)
 
 
 def _eventually(check, timeout: float = 5.0):
@@ -42,7 +46,7 @@ def test_hits_within_the_local_share_reach_redis_without_a_round_trip_each(servi
     limits = _limits(url)
     assert all(limits.allow("kpps", token, None) for _ in range(7))
     _eventually(lambda: _count(url, token) == 7)  # added by the flusher, in the background
-    ttl = redis.Redis.from_url(url).ttl(f"{ratelimit.KEY_PREFIX}:LIMITER/token:{token}/{LIMIT}/1/minute")
+    ttl = redis.Redis.from_url(url).ttl(_key(token))
     assert 0 < ttl <= 60  # the window closes in Redis too
 
 
