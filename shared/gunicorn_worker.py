@@ -19,6 +19,10 @@ request's first byte); the body never silent for WEB_BODY_IDLE_TIMEOUT s and,
 after that much grace, averaging at least WEB_BODY_MIN_RATE bytes/s. A client
 out of time is closed with one warning line and no answer. Settings:
 shared/settings.py; the numbers are argued in docs/reliability.md.
+
+It also spreads connections evenly over the workers (shared.balance): a worker
+holding more than the fewest any other holds, plus SLACK, stops listening
+until the others catch up.
 """
 
 import errno
@@ -30,13 +34,16 @@ from functools import partial
 from gunicorn import http
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from shared import settings
+from shared import balance, settings
 
 BUFFER = 64 * 1024  # what the main loop reads of one request at most; honest headers are under 8 KB
 _END = b"\r\n\r\n"
 _LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*(\d+)[ \t]*\r", re.IGNORECASE)
 # A body a thread must read itself: chunked (no length), or a client waiting for "100 Continue".
 _THREAD_READS = re.compile(rb"\r\n(?:transfer-encoding|expect)[ \t]*:", re.IGNORECASE)
+SLACK = 1  # connections a worker may hold beyond the least loaded one's and still accept
+BALANCE_EVERY = 0.01  # s: how often the main loop reports its count and looks at the others'
+PAUSED_WAIT = 0.02  # s: the main loop's longest wait while not listening (else gthread waits 1 s)
 
 
 class SlowClient(BaseException):
@@ -140,19 +147,70 @@ class _Reader:
         return data
 
 
+class _Poller(selectors.DefaultSelector):
+    """gthread's selector, whose wait the worker can shorten (while it is not listening,
+    to notice soon that the others caught up)."""
+
+    longest: float | None = None
+
+    def select(self, timeout=None):
+        if self.longest is not None:
+            timeout = self.longest if timeout is None else min(timeout, self.longest)
+        return super().select(timeout)
+
+
 class SlowClientWorker(ThreadWorker):
-    """gthread whose threads only get requests that have arrived, or reads bounded in time."""
+    """gthread whose threads only get requests that have arrived, or reads bounded in time,
+    and whose workers share the connections evenly."""
+
+    loads: balance.Loads | None = None  # made in the master (check_config), inherited by the workers
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # in the master, before the fork
         self.limits = settings.client_limits()
         # Connections whose request the main loop is reading; only the main loop touches it.
         self._arriving: dict[TConn, _Arriving] = {}
+        self.row = self.loads.reserve() if self.loads else None
+        self._listeners: list = []  # (socket, callback) while not listening, else empty
+        self._balanced = 0.0  # when the main loop last balanced
 
     @classmethod
     def check_config(cls, cfg, log):
         super().check_config(cfg, log)
         settings.client_limits()  # a bad value stops the master at start
+        cls.loads = balance.Loads()
+
+    def run(self):
+        self.poller.close()  # gthread's, still empty: the listeners are registered in run()
+        self.poller = _Poller()
+        if self.row is not None:
+            self.loads.report(self.row, 0)  # at once: a burst may come before the loop's first turn
+        try:
+            super().run()
+        finally:
+            if self.row is not None:
+                self.loads.release(self.row)
+
+    def _balance(self):
+        """Report this worker's count; listen only while no other live worker has much fewer."""
+        if self.row is None:
+            return
+        self._balanced = time.monotonic()
+        self.loads.report(self.row, self.nr_conns)
+        fewest = self.loads.fewest(self.row)
+        fair = fewest is None or self.nr_conns <= fewest + SLACK
+        with self._lock:
+            if fair and self._listeners:
+                for sock, callback in self._listeners:
+                    self.poller.register(sock, selectors.EVENT_READ, callback)
+                self._listeners = []
+                self.poller.longest = None
+            elif not fair and not self._listeners and self.alive:
+                self._listeners = [(key.fileobj, key.data) for key in self.poller.get_map().values()
+                                   if key.fileobj in self.sockets]
+                for sock, _ in self._listeners:
+                    self.poller.unregister(sock)
+                self.poller.longest = PAUSED_WAIT
 
     def accept(self, server, listener):
         try:
@@ -167,6 +225,7 @@ class SlowClientWorker(ThreadWorker):
         self._arriving[conn] = _Arriving(_Clock(self.limits, time.monotonic()))
         with self._lock:
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn))
+        self._balance()  # before the next accept: in a burst of connections, share them out at once
 
     def on_client_socket_readable(self, conn, client):
         now = time.monotonic()
@@ -214,6 +273,8 @@ class SlowClientWorker(ThreadWorker):
         super().murder_keepalived()
         # The main loop calls this on every turn, at least once a second.
         now = time.monotonic()
+        if now - self._balanced >= BALANCE_EVERY:
+            self._balance()
         for conn, arriving in list(self._arriving.items()):
             if arriving.clock.left(now) <= 0:
                 self.log.warning("slow client %s closed: %s", _peer(conn), arriving.clock.failed(now))
