@@ -11,7 +11,9 @@ hold every thread, and the KPPS get no answer. This worker changes two things.
   drops it when its time is up.
 - What a thread still reads from the client (a large body: a photo) goes
   through `_Reader`, which gives every read a timeout from the same clock, so
-  a stalled or crawling upload frees its thread too.
+  a stalled or crawling upload frees its thread too. Such requests run in a
+  pool of their own (WEB_UPLOAD_THREADS): however many photos crawl in over
+  2G, the requests that have arrived (every C.Hasil) never queue behind them.
 
 The clock, per request: the request line and headers complete within
 WEB_HEADER_TIMEOUT s of the connection (or, on a kept-alive connection, of the
@@ -29,6 +31,7 @@ import errno
 import re
 import selectors
 import time
+from concurrent import futures
 from functools import partial
 
 from gunicorn import http
@@ -99,6 +102,7 @@ class _Arriving:
         self.data = bytearray()
         self.scanned = 0  # where to resume looking for the end of the headers
         self.wanted = None  # headers and small body, in bytes, once the headers are in
+        self.complete = False  # the whole request is in: the thread will not wait on the client
 
     def add(self, data: bytes, now: float) -> bool:
         """Take bytes from the socket; True when the thread's turn has come."""
@@ -113,11 +117,15 @@ class _Arriving:
                 return len(self.data) >= BUFFER
             head = bytes(self.data[:end + 2])
             length = _LENGTH.search(head)
-            if not length or _THREAD_READS.search(head) or end + 4 + int(length[1]) > BUFFER:
-                return True  # no body, or one the thread reads (under the same clock)
+            if _THREAD_READS.search(head) or (length and end + 4 + int(length[1]) > BUFFER):
+                return True  # a body the thread reads (under the same clock)
+            if not length:
+                self.complete = True  # no body
+                return True
             self.wanted = end + 4 + int(length[1])
             self.clock.start_body(now, len(self.data) - end - 4)
-        return len(self.data) >= self.wanted
+        self.complete = len(self.data) >= self.wanted
+        return self.complete
 
 
 class _Reader:
@@ -171,6 +179,8 @@ class SlowClientWorker(ThreadWorker):
         # Connections whose request the main loop is reading; only the main loop touches it.
         self._arriving: dict[TConn, _Arriving] = {}
         self.row = self.loads.reserve() if self.loads else None
+        self._tls = self.cfg.is_ssl  # a property that walks gunicorn's settings: once, not per read
+        self._uploads = None  # the pool for requests whose body is still arriving (made after the fork)
         self._listeners: list = []  # (socket, callback) while not listening, else empty
         self._balanced = 0.0  # when the main loop last balanced
 
@@ -181,6 +191,7 @@ class SlowClientWorker(ThreadWorker):
         cls.loads = balance.Loads()
 
     def run(self):
+        self._uploads = futures.ThreadPoolExecutor(self.limits.upload_threads, thread_name_prefix="upload")
         self.poller.close()  # gthread's, still empty: the listeners are registered in run()
         self.poller = _Poller()
         if self.row is not None:
@@ -188,6 +199,7 @@ class SlowClientWorker(ThreadWorker):
         try:
             super().run()
         finally:
+            self._uploads.shutdown(wait=False)
             if self.row is not None:
                 self.loads.release(self.row)
 
@@ -237,7 +249,7 @@ class SlowClientWorker(ThreadWorker):
                 except ValueError:  # closed by murder_keepalived meanwhile (as in gthread)
                     return
             arriving = self._arriving[conn] = _Arriving(_Clock(self.limits, now))
-        if self.cfg.is_ssl:  # TLS records: the thread decrypts them, under the same clock
+        if self._tls:  # TLS records: the thread decrypts them, under the same clock
             return self._dispatch(conn)
         try:
             data = conn.sock.recv(BUFFER)
@@ -260,7 +272,11 @@ class SlowClientWorker(ThreadWorker):
             conn.parser = http.RequestParser(self.cfg, conn.reader, conn.client)
         conn.reader.pending += bytes(arriving.data)
         conn.reader.clock = arriving.clock
-        self.enqueue_req(conn)  # gthread's: a blocking socket, and a thread
+        if arriving.complete:
+            self.enqueue_req(conn)  # gthread's: a blocking socket, and a thread
+        else:  # the thread reads on from the client: one of the upload lane's
+            conn.init()  # a blocking socket, as enqueue_req makes it
+            self._wrap_future(self._uploads.submit(self.handle, conn), conn)
 
     def _close(self, conn):
         del self._arriving[conn]

@@ -60,13 +60,17 @@ class ClientLimits:
     header_timeout: float  # WEB_HEADER_TIMEOUT: s for the request line and headers, in total
     body_idle_timeout: float  # WEB_BODY_IDLE_TIMEOUT: s a request body may go silent
     body_min_rate: int  # WEB_BODY_MIN_RATE: bytes/s a body must average after that grace; 0: no minimum
+    upload_threads: int  # WEB_UPLOAD_THREADS: threads per worker for requests whose body is still arriving
 
 
 def client_limits(env=None) -> ClientLimits:
     env = os.environ if env is None else env
     limits = ClientLimits(header_timeout=float(env.get("WEB_HEADER_TIMEOUT", "10")),
                           body_idle_timeout=float(env.get("WEB_BODY_IDLE_TIMEOUT", "30")),
-                          body_min_rate=int(env.get("WEB_BODY_MIN_RATE", "500")))
-    if not (0 < limits.header_timeout < 3600 and 0 < limits.body_idle_timeout < 3600 and limits.body_min_rate >= 0):
-        raise ValueError(f"slow-client limits out of range: {limits} (timeouts in seconds, 0 to 3600; rate >= 0)")
+                          body_min_rate=int(env.get("WEB_BODY_MIN_RATE", "500")),
+                          upload_threads=int(env.get("WEB_UPLOAD_THREADS", "8")))
+    if not (0 < limits.header_timeout < 3600 and 0 < limits.body_idle_timeout < 3600 and limits.body_min_rate >= 0
+            and 0 < limits.upload_threads <= 1024):
+        raise ValueError(f"slow-client limits out of range: {limits} (timeouts in seconds, 0 to 3600; rate >= 0; "
+                         "upload threads 1 to 1024)")
     return limits
