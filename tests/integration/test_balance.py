@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from shared.embedded import free_port
 
@@ -32,12 +31,6 @@ def intake(services):
                              "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "services.intake.app:create_app()"],
                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(200):
-            try:
-                requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.1)
         assert _until(lambda: all(_listening(port, pid) for pid in _workers(proc.pid))
                       and len(_workers(proc.pid)) == WORKERS), "gunicorn's workers are not listening"
         yield port, proc.pid

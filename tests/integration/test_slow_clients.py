@@ -201,7 +201,7 @@ def test_slow_photo_uploads_free_their_threads(slow_stack, upload_threads, kab_t
     time.sleep(2 * TRICKLE)
 
     # Not behind the uploads: a health check and a C.Hasil, while every upload still crawls.
-    status, healthz = answered_at(f"{slow_stack.intake_url}/healthz")
+    status, _ = answered_at(f"{slow_stack.intake_url}/healthz")
     assert status == 200
     resp = requests.post(f"{slow_stack.intake_url}/api/v1/hasil/ppwp/{tps[1]}", json=sintetis.hasil(tps[1], [1, 2, 3]),
                          headers={"Authorization": f"Bearer {kab_token}", "Idempotency-Key": str(uuid.uuid4())},
