@@ -194,8 +194,7 @@ class SlowClientWorker(ThreadWorker):
         self._uploads = futures.ThreadPoolExecutor(self.limits.upload_threads, thread_name_prefix="upload")
         self.poller.close()  # gthread's, still empty: the listeners are registered in run()
         self.poller = _Poller()
-        if self.row is not None:
-            self.loads.report(self.row, 0)  # at once: a burst may come before the loop's first turn
+        self._balance()  # report at once: a burst may come before the loop's first turn
         try:
             super().run()
         finally:

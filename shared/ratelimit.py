@@ -127,9 +127,7 @@ class BatchedRedisStorage(RedisStorage):
         except redis.RedisError as exc:
             self._failed(exc)
             with self._lock:
-                window.sending -= adding
-                window.pending += adding
-                self._unsent.add(key)
+                self._unsend(key, window, adding)
                 return window.total()
         with self._lock:
             window.sending -= adding
@@ -213,8 +211,7 @@ class BatchedRedisStorage(RedisStorage):
             self._failed(exc)
             with self._lock:
                 for key, window, pending in batch:
-                    window.sending, window.pending = window.sending - pending, window.pending + pending
-                    self._unsent.add(key)
+                    self._unsend(key, window, pending)
             self._due.set()
             return
         now = time.time()
@@ -224,6 +221,12 @@ class BatchedRedisStorage(RedisStorage):
                 window.counted = max(window.counted, int(total))
                 if ttl_ms > 0:  # the window as Redis keeps it, shared by every process
                     window.ends = now + ttl_ms / 1000
+
+    def _unsend(self, key: str, window: _Window, hits: int) -> None:
+        """Hits that did not reach Redis are pending again (with the lock held)."""
+        window.sending -= hits
+        window.pending += hits
+        self._unsent.add(key)
 
     def _failed(self, exc: Exception) -> None:
         if time.time() >= self._quiet_until:

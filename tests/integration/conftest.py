@@ -2,6 +2,7 @@
 worker and beat as separate processes) on free loopback ports."""
 
 import io
+import time
 import uuid
 
 import pytest
@@ -81,6 +82,14 @@ def client(stack, issue):
 def quiesce(timeout: float = 60) -> None:
     """Wait until every accepted result has been rolled up (the outbox is empty)."""
     drained(timeout)
+
+
+def eventually(check, timeout: float, what: str = "not within the time allowed") -> None:
+    """Wait until check() is true; fail with `what` if it is not within `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
 
 
 def simpan(img, fmt: str, **kwargs) -> bytes:

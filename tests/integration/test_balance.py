@@ -10,12 +10,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from shared.embedded import free_port
+from tests.integration.conftest import eventually
 
 WORKERS = 4
 CLIENTS = 64
@@ -31,8 +31,8 @@ def intake(services):
                              "-w", str(WORKERS), "-b", f"127.0.0.1:{port}", "services.intake.app:create_app()"],
                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert _until(lambda: all(_listening(port, pid) for pid in _workers(proc.pid))
-                      and len(_workers(proc.pid)) == WORKERS), "gunicorn's workers are not listening"
+        eventually(lambda: all(_listening(port, pid) for pid in _workers(proc.pid))
+                   and len(_workers(proc.pid)) == WORKERS, 20, "gunicorn's workers are not listening")
         yield port, proc.pid
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -44,26 +44,20 @@ def _workers(master: int) -> list[int]:
     return [int(pid) for pid in kids]
 
 
-def _until(ready, seconds: float = 20) -> bool:
-    deadline = time.monotonic() + seconds
-    while not ready():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+def _links(pid: int) -> dict[int, str]:
+    """What the process's file descriptors point at: fd -> link (socket:[inode], anon_inode:[eventpoll], ...)."""
+    out = {}
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            out[int(fd.name)] = os.readlink(fd)
+        except FileNotFoundError:  # closed meanwhile
+            continue
+    return out
 
 
 def _sockets(pid: int) -> dict[str, int]:
     """The process's sockets: inode -> file descriptor."""
-    out = {}
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            link = os.readlink(fd)
-        except FileNotFoundError:
-            continue
-        if link.startswith("socket:["):
-            out[link[len("socket:["):-1]] = int(fd.name)
-    return out
+    return {link[len("socket:["):-1]: fd for fd, link in _links(pid).items() if link.startswith("socket:[")}
 
 
 def _tcp(port: int, state: str) -> set[str]:
@@ -81,14 +75,14 @@ def _listening(port: int, pid: int) -> bool:
     (A worker still loading the app is not, nor one holding more than its share.)"""
     sockets = _sockets(pid)
     listener = next((sockets[inode] for inode in _tcp(port, "0A") if inode in sockets), None)
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            if os.readlink(fd) == "anon_inode:[eventpoll]":
-                watched = re.findall(r"^tfd:\s+(\d+)", (Path(f"/proc/{pid}/fdinfo") / fd.name).read_text(), re.M)
-                if str(listener) in watched:
-                    return True
-        except FileNotFoundError:
-            continue
+    for fd, link in _links(pid).items():
+        if link == "anon_inode:[eventpoll]":
+            try:
+                watched = re.findall(r"^tfd:\s+(\d+)", (Path(f"/proc/{pid}/fdinfo") / str(fd)).read_text(), re.M)
+            except FileNotFoundError:
+                continue
+            if str(listener) in watched:
+                return True
     return False
 
 
@@ -128,15 +122,15 @@ def test_a_restarted_worker_gets_the_new_clients(intake):
         victim = before.pop()
         held_by_victim = _held(port, master)[victim]
         os.kill(victim, signal.SIGKILL)  # its clients' connections close with it
-        assert _until(lambda: len(set(_workers(master)) - {victim}) == WORKERS), "no worker in its place"
+        eventually(lambda: len(set(_workers(master)) - {victim}) == WORKERS, 20, "no worker in its place")
         (newcomer,) = set(_workers(master)) - before - {victim}
         held = _held(port, master)
         assert held[newcomer] == 0 and sum(held.values()) == CLIENTS - held_by_victim, held
         # The others hold a share each and stop listening (by their next turn, within
         # a second) until the newcomer has as many.
-        assert _until(lambda: _listening(port, newcomer)), "the new worker is not listening"
-        assert _until(lambda: not any(_listening(port, pid) for pid in held if pid != newcomer)), \
-            "the workers holding their share still listen"
+        eventually(lambda: _listening(port, newcomer), 20, "the new worker is not listening")
+        eventually(lambda: not any(_listening(port, pid) for pid in held if pid != newcomer), 20,
+                   "the workers holding their share still listen")
         socks += _connect(port, SHARE)
         held = _held(port, master)
         assert held[newcomer] >= SHARE - LEEWAY, held

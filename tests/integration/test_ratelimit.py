@@ -3,12 +3,12 @@ is counted without a round trip and still reaches Redis, the processes
 together refuse a flood on Redis's numbers, and a Redis outage neither
 refuses a KPPS nor loses a count."""
 
-import time
 import uuid
 
 import redis
 
 from shared import embedded, ratelimit, settings
+from tests.integration.conftest import eventually
 
 LIMIT = 40  # a process's local share: 10
 ROLES = {"kpps": f"{LIMIT}/minute"}
@@ -27,13 +27,6 @@ def _count(url: str, token_id: str) -> int:
     return int(redis.Redis.from_url(url).get(_key(token_id)) or 0)
 
 
-def _eventually(check, timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "not within the time allowed"
-        time.sleep(0.02)
-
-
 def test_the_key_names_the_limit_it_counts_for():
     from limits import parse
 
@@ -45,7 +38,7 @@ def test_hits_within_the_local_share_reach_redis_without_a_round_trip_each(servi
     url, token = settings.load().redis_url, uuid.uuid4().hex
     limits = _limits(url)
     assert all(limits.allow("kpps", token, None) for _ in range(7))
-    _eventually(lambda: _count(url, token) == 7)  # added by the flusher, in the background
+    eventually(lambda: _count(url, token) == 7, 5.0)  # added by the flusher, in the background
     ttl = redis.Redis.from_url(url).ttl(_key(token))
     assert 0 < ttl <= 60  # the window closes in Redis too
 
@@ -59,7 +52,7 @@ def test_processes_together_refuse_exactly_at_the_limit_once_their_shares_are_kn
     two.storage.flush()
     admitted = [lim.allow("kpps", token, None) for _ in range(20) for lim in (one, two)]
     assert admitted == [True] * 20 + [False] * 20  # 20 local + 20 more = the limit, then refused
-    _eventually(lambda: _count(url, token) == 60)  # refused hits count too, as in `limits`
+    eventually(lambda: _count(url, token) == 60, 5.0)  # refused hits count too, as in `limits`
 
 
 def test_a_flood_through_many_processes_passes_the_limit_by_at_most_their_shares(services):
@@ -67,7 +60,7 @@ def test_a_flood_through_many_processes_passes_the_limit_by_at_most_their_shares
     workers = [_limits(url) for _ in range(4)]
     admitted = sum(lim.allow("kpps", token, None) for _ in range(50) for lim in workers)
     assert LIMIT <= admitted <= LIMIT + 3 * (LIMIT // ratelimit.LOCAL_SHARE)
-    _eventually(lambda: _count(url, token) == 200)  # every hit reached Redis once
+    eventually(lambda: _count(url, token) == 200, 5.0)  # every hit reached Redis once
 
 
 def test_without_redis_each_process_counts_alone_and_adds_its_counts_when_redis_is_back(tmp_path):
@@ -79,6 +72,6 @@ def test_without_redis_each_process_counts_alone_and_adds_its_counts_when_redis_
     server = embedded.Redis(tmp_path / "redis", port).start()
     try:
         limits.allow("kpps", token, None)  # the next hit wakes the flusher, which tries again
-        _eventually(lambda: _count(url, token) == LIMIT + 6)
+        eventually(lambda: _count(url, token) == LIMIT + 6, 5.0)
     finally:
         server.stop()
