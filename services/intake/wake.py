@@ -9,6 +9,7 @@ worker within seconds.
 """
 
 import threading
+import time
 
 from shared import outbox
 
@@ -24,7 +25,9 @@ def _run() -> None:
         _pending.wait()
         _pending.clear()
         outbox.publish()
-        _pending.wait(TICK_SECONDS)  # let the next few submissions gather
+        # Let the next few submissions gather: a sleep, not a wait on the flag, which the
+        # next submission would end at once (a publish per submission, not per tick).
+        time.sleep(TICK_SECONDS)
 
 
 def soon() -> None:
