@@ -150,7 +150,7 @@ class Pekerjaan(MethodView):
 
 
 def create_app() -> Flask:
-    app = Flask("rekap-export")
+    app = web.App("rekap-export")
     app.config.update(
         API_TITLE="rekap export", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json", JSON_SORT_KEYS=False,

@@ -8,7 +8,7 @@ BODY_LIMIT = 64 * 1024  # a C.Hasil is about 1 KB; anything this big is not one
 
 
 def create_app() -> Flask:
-    app = Flask("rekap-intake")
+    app = web.App("rekap-intake")
     app.config.update(
         API_TITLE="rekap intake", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
