@@ -8,6 +8,7 @@ away) is started again, unless it was stopped on purpose.
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -150,6 +151,8 @@ class Stack:
         self._closing.set()
         for name in reversed(list(self.processes)):
             self.stop_one(name)
+        # The metrics files live only as long as the processes (the logs stay, to be read)
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
     def __enter__(self) -> "Stack":
         return self.start()

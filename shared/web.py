@@ -56,17 +56,17 @@ class App(Flask):
 
     Flask asks `inspect.iscoroutinefunction` of every hook and view on every request
     (ensure_sync, which Flask's documentation invites apps to override): ten times per
-    C.Hasil, about 3% of the intake's CPU. rekap's handlers are all plain functions, and
-    a function does not change its kind, so each is asked once."""
+    C.Hasil. A function does not change its kind, so each is asked once."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._plain: dict = {}
 
     def ensure_sync(self, func):
-        plain = self._plain.get(getattr(func, "__func__", func))  # a bound method: its function
+        key = getattr(func, "__func__", func)  # a bound method (a MethodView's, new per request): its function
+        plain = self._plain.get(key)
         if plain is None:
-            plain = self._plain[getattr(func, "__func__", func)] = not iscoroutinefunction(func)
+            plain = self._plain[key] = not iscoroutinefunction(func)
         return func if plain else self.async_to_sync(func)
 
 
