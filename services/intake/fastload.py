@@ -47,9 +47,12 @@ def _schema(schema: Schema) -> Check:
     if schema.unknown != RAISE or schema.many or schema.partial or schema.only or schema.exclude:
         raise _refuse(f"{name}'s options (only unknown=RAISE, one object, all fields)")
     parts = {}  # input key -> (output key, check)
+    required = set()  # input keys
     for attr, field in schema.load_fields.items():
-        parts[field.data_key or attr] = (field.attribute or attr, _field(field, f"{name}.{attr}"))
-    required = {field.data_key or attr for attr, field in schema.load_fields.items() if field.required}
+        key = field.data_key or attr
+        parts[key] = (field.attribute or attr, _field(field, f"{name}.{attr}"))
+        if field.required:
+            required.add(key)
     # marshmallow keeps a schema's decorated methods in _hooks; only @validates is supported
     validators = []  # (output key, data key, bound method)
     for kind, entries in type(schema)._hooks.items():

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validates
 
 from services.intake.fastload import compile_load
-from services.intake.schemas import CHasil, Koreksi
+from services.intake.schemas import CONTOH, CONTOH_KOREKSI, CHasil, Koreksi
 from tests.strategies import form
 
 SCHEMA = CHasil()
@@ -93,7 +93,7 @@ def test_anything_else_gets_marshmallows_answer_or_none(body):
     (lambda b: b.update(disabilitas=None), "null"),
 ])
 def test_declines_what_marshmallow_refuses(change, why):
-    body = copy.deepcopy(_consistent())
+    body = copy.deepcopy(CONTOH)  # api.md's clean form
     change(body)
     assert FAST(body) is None, why
     assert _marshmallow(SCHEMA, body) is None, why
@@ -102,17 +102,8 @@ def test_declines_what_marshmallow_refuses(change, why):
 def test_field_validators_run_as_marshmallow_runs_them():
     koreksi = Koreksi()
     fast = compile_load(koreksi)
-    body = {**_consistent(), "alasan": "Berita acara pleno PPK nomor 12"}
-    assert fast(body) == koreksi.load(body)
-    assert fast({**body, "alasan": "   "}) is None  # validate.Regexp(r"\S") refuses a blank
-
-
-def _consistent() -> dict:
-    return {"pemilih": {"dpt": {"l": 10, "p": 12}},
-            "pengguna": {"dpt": {"l": 5, "p": 6}, "dptb": {"l": 0, "p": 1}, "dpk": {"l": 0, "p": 0}},
-            "disabilitas": {"l": 0, "p": 0},
-            "surat_suara": {"diterima": 30, "digunakan": 12, "dikembalikan": 0, "sisa": 18},
-            "suara": {"1": 4, "2": 5, "3": 1}, "suara_sah": 10, "suara_tidak_sah": 2, "suara_total": 12}
+    assert fast(CONTOH_KOREKSI) == koreksi.load(CONTOH_KOREKSI)
+    assert fast({**CONTOH_KOREKSI, "alasan": "   "}) is None  # validate.Regexp(r"\S") refuses a blank
 
 
 class _Float(Schema):
