@@ -71,49 +71,69 @@ def _logging() -> None:
     root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
 
 
-def _token_payload():
-    """The signature-checked (peran, token id) of the request's token, or None; no database."""
+def _token_payload(authorization: str):
+    """The signature-checked (peran, token id) of a bearer token, or None; no database."""
     from shared import auth
 
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    if not authorization.startswith("Bearer "):
         return None
-    return auth.peek(header[len("Bearer "):].strip())
+    return auth.peek(authorization[len("Bearer "):].strip())
+
+
+def new_request_id(given: str) -> str:
+    """The client's X-Request-Id when it is sane, else a new one."""
+    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
 
 
 def request_id() -> str:
-    """The client's X-Request-Id when it is sane, else a new one; one per request."""
+    """The request's id (new_request_id), one per request."""
     if "request_id" not in g:
-        given = request.headers.get("X-Request-Id", "")
-        g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        g.request_id = new_request_id(request.headers.get("X-Request-Id", ""))
     return g.request_id
+
+
+def limits(app: Flask) -> ratelimit.Limits:
+    """The write limits install() put on the app, for the C.Hasil fast path."""
+    return app.extensions["rekap.limits"]
+
+
+def allowed(limits: ratelimit.Limits, method: str, authorization: str, address: str | None) -> bool:
+    """Is this request within its limits? Reads always are; a write counts against its token."""
+    if method in UNLIMITED_METHODS:
+        return True
+    return limits.allow(*(_token_payload(authorization) or (None, None)), address=address)
+
+
+def finish(resp: Response, service: str, method: str, path: str, authorization: str, request_id: str,
+           started: float | None) -> None:
+    """The security headers and request id on an answer, and its access-log line."""
+    resp.headers.update(HEADERS)
+    page = resp.mimetype == "text/html"
+    resp.headers.setdefault("Content-Security-Policy", CSP_PAGE if page else CSP_API)
+    if authorization:
+        resp.headers.setdefault("Cache-Control", "no-store")
+    resp.headers["X-Request-Id"] = request_id
+    payload = _token_payload(authorization) if resp.status_code < 500 else None
+    now = time.perf_counter()
+    # Never the token, the body or a query string: ids and codes only.
+    access.info("request", extra={"rincian": {
+        "service": service, "request_id": request_id, "method": method, "path": path,
+        "status": resp.status_code, "token": payload[1] if payload else None,
+        "ms": round((now - (started or now)) * 1000, 1)}})
 
 
 def install(app: Flask, service: str) -> None:
     _logging()
-    limits = ratelimit.Limits(settings.load().redis_url, WRITE_LIMITS, ANONYMOUS_LIMIT)
+    app.extensions["rekap.limits"] = ratelimit.Limits(settings.load().redis_url, WRITE_LIMITS, ANONYMOUS_LIMIT)
 
     @app.before_request
     def _rate_limit():
-        if request.method in UNLIMITED_METHODS:
-            return
-        payload = _token_payload()
         # No X-RateLimit-* headers: a refused request gets Retry-After (shared.web), which is what clients use.
-        if not limits.allow(*(payload or (None, None)), address=request.remote_addr):
+        if not allowed(limits(app), request.method, request.headers.get("Authorization", ""), request.remote_addr):
             raise Problem(429)
 
     @app.after_request
     def _headers(resp: Response) -> Response:
-        resp.headers.update(HEADERS)
-        page = resp.mimetype == "text/html"
-        resp.headers.setdefault("Content-Security-Policy", CSP_PAGE if page else CSP_API)
-        if request.headers.get("Authorization"):
-            resp.headers.setdefault("Cache-Control", "no-store")
-        resp.headers["X-Request-Id"] = request_id()
-        payload = _token_payload() if resp.status_code < 500 else None
-        # Never the token, the body or a query string: ids and codes only.
-        access.info("request", extra={"rincian": {
-            "service": service, "request_id": request_id(), "method": request.method,
-            "path": request.path, "status": resp.status_code, "token": payload[1] if payload else None,
-            "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1)}})
+        finish(resp, service, request.method, request.path, request.headers.get("Authorization", ""),
+               request_id(), g.get("started"))
         return resp

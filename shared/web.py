@@ -2,6 +2,7 @@
 English, health and readiness probes, Prometheus metrics, request timing."""
 
 import http
+import json
 import logging
 import os
 import time
@@ -166,14 +167,34 @@ class Problem(Exception):
         super().__init__(self.message)
 
     def response(self) -> Response:
+        """The answer, built without Flask's app context (the C.Hasil fast path has none);
+        the body is what jsonify would write: compact, ASCII, in this key order."""
         body = {"type": "about:blank", "title": self.message, "status": self.status, "kode": self.kode,
                 "pesan": self.pesan, "message": self.message, "temuan": self.temuan}
-        resp = jsonify(body)
-        resp.status_code = self.status
-        resp.mimetype = "application/problem+json"
+        resp = Response(json.dumps(body, separators=(",", ":")) + "\n", self.status, mimetype=PROBLEM)
         if self.status == 429:
             resp.headers["Retry-After"] = "60"  # limits are per minute
         return resp
+
+
+def problem_for(exc: Exception) -> Problem:
+    """The answer to an exception a request raised: Flask's error handler and the C.Hasil
+    fast path (services/intake/fastpath.py) both answer through this."""
+    if isinstance(exc, Problem):
+        return exc
+    if isinstance(exc, HTTPException):
+        temuan = []
+        messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
+        if messages:  # webargs/marshmallow validation errors
+            temuan = [{"kode": "ISIAN_TIDAK_VALID", "pesan": "Isian tidak valid.", "message": str(messages),
+                       "fields": []}]
+        return Problem(exc.code or 500, temuan=temuan)
+    if isinstance(exc, psycopg.OperationalError) or (
+            isinstance(exc, DBAPIError) and (exc.connection_invalidated or isinstance(exc, OperationalError))):
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        return Problem(503)
+    log.error("database error" if isinstance(exc, DBAPIError) else "unhandled error", exc_info=exc)
+    return Problem(500)
 
 
 def _ready() -> Response:
@@ -210,36 +231,12 @@ def install(app: Flask, service: str) -> None:
 
     app.json.sort_keys = False  # keep the order of api.md: kode, nama, ... then anak
 
-    @app.errorhandler(Problem)
-    def _problem(exc: Problem):
-        return exc.response()
+    def _error(exc: Exception):
+        return problem_for(exc).response()
 
-    @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):
-        temuan = []
-        messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
-        if messages:  # webargs/marshmallow validation errors
-            temuan = [{"kode": "ISIAN_TIDAK_VALID", "pesan": "Isian tidak valid.", "message": str(messages),
-                       "fields": []}]
-        return Problem(exc.code or 500, temuan=temuan).response()
-
-    @app.errorhandler(DBAPIError)
-    def _database(exc: DBAPIError):
-        if exc.connection_invalidated or isinstance(exc, OperationalError):
-            log.warning("database unavailable: %s", exc.__class__.__name__)
-            return Problem(503).response()
-        log.exception("database error")
-        return Problem(500).response()
-
-    @app.errorhandler(psycopg.OperationalError)
-    def _database_down(exc: psycopg.OperationalError):
-        log.warning("database unavailable: %s", exc.__class__.__name__)
-        return Problem(503).response()
-
-    @app.errorhandler(Exception)
-    def _crash(exc: Exception):
-        log.exception("unhandled error")
-        return Problem(500).response()
+    # HTTPException by name as well: it replaces flask-smorest's own handler for it.
+    app.register_error_handler(HTTPException, _error)
+    app.register_error_handler(Exception, _error)
 
     import flask_swagger_ui
 
@@ -255,19 +252,24 @@ def install(app: Flask, service: str) -> None:
 
     @app.after_request
     def _observe(resp: Response):
-        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        REQUESTS.labels(service, request.method, endpoint, resp.status_code).observe(
-            time.perf_counter() - g.get("started", time.perf_counter()))
+        observe(service, request.method, request.url_rule, resp.status_code, g.get("started"))
         return resp
 
     guard.install(app, service)
 
 
-def token(optional: bool = False):
-    """The request's bearer token (shared.auth.Token); 401 when missing or invalid."""
+def observe(service: str, method: str, rule, status: int, started: float | None) -> None:
+    """Count one answered request, by the URL rule it matched (None: no rule)."""
+    now = time.perf_counter()
+    REQUESTS.labels(service, method, rule.rule if rule else "unmatched", status).observe(now - (started or now))
+
+
+def token(optional: bool = False, authorization: str | None = None):
+    """The bearer token (shared.auth.Token) of an Authorization header, by default the
+    request's; 401 when missing or invalid."""
     from shared import auth
 
-    header = request.headers.get("Authorization", "")
+    header = request.headers.get("Authorization", "") if authorization is None else authorization
     if not header.startswith("Bearer "):
         if optional:
             return None
@@ -278,9 +280,9 @@ def token(optional: bool = False):
         raise Problem(401) from None
 
 
-def wajib(peran: str, kode: str):
+def wajib(peran: str, kode: str, authorization: str | None = None):
     """A token of at least `peran` whose wilayah contains `kode`; 401 or 403 otherwise."""
-    tok = token()
+    tok = token(authorization=authorization)
     if not tok.minimal(peran) or not tok.mencakup(kode):
         raise Problem(403)
     return tok

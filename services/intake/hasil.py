@@ -7,6 +7,7 @@ recap. Only the role and the kind of version differ.
 
 import hashlib
 import json
+from collections.abc import Callable
 
 from flask import Response, request
 from flask.views import MethodView
@@ -46,17 +47,21 @@ def _tps_not_found(kontes: str, kode_tps: str) -> Problem:
                    f"TPS '{kode_tps}' is not known for contest {kontes}.")
 
 
-def _body() -> dict:
+def objek(parsed) -> dict:
+    """The parsed body (None: not JSON at all) when it is a JSON object; 400 otherwise."""
+    if not isinstance(parsed, dict):
+        raise Problem(400, "BUKAN_JSON", "Isian bukan objek JSON yang sah.", "The body is not a valid JSON object.")
+    return parsed
+
+
+def _flask_body() -> dict:
     if not request.is_json:
         raise Problem(415)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Problem(400, "BUKAN_JSON", "Isian bukan objek JSON yang sah.", "The body is not a valid JSON object.")
-    return body
+    return objek(request.get_json(silent=True))
 
 
-def _idempotency_key() -> str:
-    key = request.headers.get("Idempotency-Key", "").strip()
+def _idempotency_key(header: str) -> str:
+    key = header.strip()
     if not key or len(key) > 200:
         raise Problem(400, "IDEMPOTENCY_KEY_WAJIB",
                       "Header Idempotency-Key wajib diisi (maks. 200 karakter), unik untuk setiap pengiriman; "
@@ -76,15 +81,18 @@ def _alasan(body: dict, required: bool) -> str | None:
     return alasan.strip() if isinstance(alasan, str) else None
 
 
-def receive(kontes: str, kode_tps: str, jenis: str) -> Response:
-    """The whole write path: authorize, parse, check the rules, store, publish.
+def receive(kontes: str, kode_tps: str, jenis: str, authorization: str, idempotency_key: str,
+            body: Callable[[], dict]) -> Response:
+    """The whole write path: authorize, parse, check the rules, store, publish. Needs no
+    Flask request: the views pass theirs, and services/intake/fastpath.py the WSGI
+    environ's. `body()` gives the JSON object, or raises the Problem (415, 400, 413).
 
     The 201 body is the answer's JSON exactly as stored with the version (so a replay
     is byte for byte the first answer), sent as it is: no parse and re-dump."""
-    tok = wajib(JENIS[jenis]["peran"], kode_tps)
-    key = _idempotency_key()
+    tok = wajib(JENIS[jenis]["peran"], kode_tps, authorization)
+    key = _idempotency_key(idempotency_key)
     numbers = _paslon(kontes)
-    body = _body()
+    body = body()
     alasan = _alasan(body, JENIS[jenis]["alasan"]) if JENIS[jenis]["alasan"] else None
     verdict = nilai(body, numbers)
     if verdict.malformed:
@@ -122,6 +130,12 @@ def receive(kontes: str, kode_tps: str, jenis: str) -> Response:
     return Response(saved.teks, 201, mimetype="application/json")
 
 
+def _receive(kontes: str, kode_tps: str, jenis: str) -> Response:
+    """receive() for a Flask view: the request's headers and body."""
+    return receive(kontes, kode_tps, jenis, request.headers.get("Authorization", ""),
+                   request.headers.get("Idempotency-Key", ""), _flask_body)
+
+
 def _versions(kontes: str, kode_tps: str, current_only: bool) -> list[dict]:
     """Versions of a TPS result, oldest first (or only the current one)."""
     wajib("kpps", kode_tps)
@@ -154,7 +168,7 @@ class HasilTps(MethodView):
     @blp.doc(responses=GALAT_TULIS)
     def post(self, kontes: str, kode_tps: str):
         """Submit (or resubmit) the C.Hasil of a TPS (kpps or wider)"""
-        return receive(kontes, kode_tps, "kirim")
+        return _receive(kontes, kode_tps, "kirim")
 
     @blp.alt_response(200, schema=Versi, success=True)
     @blp.doc(responses=GALAT_BACA)
@@ -171,7 +185,7 @@ class KoreksiTps(MethodView):
     @blp.doc(responses=GALAT_TULIS)
     def post(self, kontes: str, kode_tps: str):
         """Correct a TPS result at the plenary (ppk or wider; `alasan` required): a new version"""
-        return receive(kontes, kode_tps, "koreksi")
+        return _receive(kontes, kode_tps, "koreksi")
 
 
 @blp.route("/<string:kontes>/<string:kode_tps>/psu")
@@ -182,7 +196,7 @@ class PsuTps(MethodView):
     @blp.doc(responses=GALAT_TULIS)
     def post(self, kontes: str, kode_tps: str):
         """The result of a repeat vote (PSU), replacing the original, which stays in the history"""
-        return receive(kontes, kode_tps, "psu")
+        return _receive(kontes, kode_tps, "psu")
 
 
 @blp.route("/<string:kontes>/<string:kode_tps>/riwayat")
