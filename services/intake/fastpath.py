@@ -2,12 +2,14 @@
 
 On election night nearly every request the intake gets is one of three: a C.Hasil
 submitted, corrected, or replaced by a PSU. For these, Flask's request and app
-contexts, its hooks and its response handling cost about 0.4 ms of CPU, a third
-of what the whole request costs (README, Benchmarks). This WSGI middleware answers
-them itself, through the same functions Flask's views and hooks call:
+contexts, its hooks, its error-handler lookup and its response handling cost a
+quarter to a third of the intake's CPU (docs/reliability.md, "The C.Hasil fast
+path"). This WSGI middleware answers them itself, through the same functions
+Flask's views and hooks call:
 
 - the URL rules of Flask's own url_map decide what is one of them;
-- guard.allowed (rate limit), hasil.receive (the write), web.problem_for (an error's
+- guard.allowed (rate limit), hasil.receive (the write; it reads the body when
+  Flask's view would, after the token and key), web.problem_for (an error's
   answer), guard.finish (headers, access log) and web.observe (metrics) do the rest.
 
 It takes only requests it can answer as Flask would: a POST matching one of the
@@ -92,13 +94,12 @@ class FastPath:
         started = time.perf_counter()
         headers = EnvironHeaders(environ)
         authorization = headers.get("Authorization", "")
-        data = environ["wsgi.input"].read(length)
         try:
             if not guard.allowed(self.limits, "POST", authorization, environ.get("REMOTE_ADDR")):
                 raise Problem(429)
             resp = hasil.receive(arguments["kontes"], arguments["kode_tps"], ENDPOINTS[rule.endpoint],
                                  authorization, headers.get("Idempotency-Key", ""),
-                                 lambda: hasil.objek(_parse(data)))
+                                 lambda: hasil.objek(_parse(environ["wsgi.input"].read(length))))
         except Exception as exc:  # noqa: BLE001 - answered as Flask's error handler would
             resp = problem_for(exc).response()
         guard.finish(resp, self.service, "POST", path, authorization,
