@@ -124,12 +124,13 @@ def finish(resp: Response, service: str, method: str, path: str, authorization: 
 
 def install(app: Flask, service: str) -> None:
     _logging()
-    app.extensions["rekap.limits"] = ratelimit.Limits(settings.load().redis_url, WRITE_LIMITS, ANONYMOUS_LIMIT)
+    write_limits = ratelimit.Limits(settings.load().redis_url, WRITE_LIMITS, ANONYMOUS_LIMIT)
+    app.extensions["rekap.limits"] = write_limits  # the C.Hasil fast path's, too: limits(app)
 
     @app.before_request
     def _rate_limit():
         # No X-RateLimit-* headers: a refused request gets Retry-After (shared.web), which is what clients use.
-        if not allowed(limits(app), request.method, request.headers.get("Authorization", ""), request.remote_addr):
+        if not allowed(write_limits, request.method, request.headers.get("Authorization", ""), request.remote_addr):
             raise Problem(429)
 
     @app.after_request

@@ -76,8 +76,11 @@ class FastPath:
         """(rule, arguments, path, length) of a request to answer here, else None."""
         if environ.get("REQUEST_METHOD") != "POST" or not environ.get("PATH_INFO", "").startswith(PREFIX):
             return None
-        length = environ.get("CONTENT_LENGTH", "")
-        if not (length.isascii() and length.isdigit()) or int(length) > self.body_limit:
+        given = environ.get("CONTENT_LENGTH", "")
+        if not (given.isascii() and given.isdigit()):
+            return None
+        length = int(given)
+        if length > self.body_limit:
             return None
         if not is_json(environ.get("CONTENT_TYPE")):
             return None
@@ -88,7 +91,7 @@ class FastPath:
             return None
         if rule.endpoint not in ENDPOINTS:
             return None
-        return rule, arguments, path, int(length)
+        return rule, arguments, path, length
 
     def _write(self, environ, rule, arguments: dict, path: str, length: int):
         started = time.perf_counter()

@@ -52,7 +52,7 @@ def _answers(path: Path, kode_tps: str, tokens: dict, desa: str) -> list:
     """The sequence, sent to `kode_tps`; what came back, with the TPS code made neutral."""
     good = sintetis.hasil("3517011001001", PASLON)
     auth = {peran: {"Authorization": f"Bearer {raw}"} for peran, raw in tokens.items()}
-    unknown = desa + "999"  # no such TPS in the desa, in the ppk's kecamatan
+    unknown = _unknown(desa)
 
     def post(tps, body=None, *, key="k1", headers=None, suffix="", kontes="ppwp", raw=None,
              content_type="application/json"):
@@ -94,8 +94,15 @@ def _answers(path: Path, kode_tps: str, tokens: dict, desa: str) -> list:
     return [_neutral(r, kode_tps, unknown) for r in responses]
 
 
-def _neutral(resp, kode_tps: str, unknown: str) -> tuple:
-    body = resp.get_data(as_text=True).replace(unknown, "<unknown>").replace(kode_tps, "<tps>")
+def _unknown(desa: str) -> str:
+    return desa + "999"  # no such TPS in the desa, in the ppk's kecamatan
+
+
+def _neutral(resp, kode_tps: str, unknown: str | None = None) -> tuple:
+    body = resp.get_data(as_text=True)
+    if unknown:
+        body = body.replace(unknown, "<unknown>")
+    body = body.replace(kode_tps, "<tps>")
     headers = sorted((k, v) for k, v in resp.headers.items() if k != "X-Request-Id")
     request_id = resp.headers.get("X-Request-Id", "")
     return resp.status_code, body, headers, request_id if not re.fullmatch(r"[0-9a-f]{32}", request_id) else "new"
@@ -140,7 +147,7 @@ def _run(path: Path, kode_tps: str, tokens: dict, desa: str) -> tuple:
     after = _metrics()
     counted = {labels: after[labels] - before.get(labels, 0) for labels in after if after[labels] != before.get(labels, 0)}
     for line in lines.lines:
-        line["path"] = line["path"].replace(kode_tps, "<tps>").replace(desa + "999", "<unknown>")
+        line["path"] = line["path"].replace(kode_tps, "<tps>").replace(_unknown(desa), "<unknown>")
         line["request_id"] = "given" if line["request_id"] == "kpps-retry-7" else "new"
     return answers, lines.lines, counted
 
@@ -185,8 +192,8 @@ def test_a_locked_region_and_the_rate_limit_answer_alike(app, issue, tps_pool):
             sent = [client.post(f"/api/v1/hasil/ppwp/{kode}", json=good,
                                 headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"k{i}"})
                     for i in range(80)]  # a KPPS may write 30 a minute
-            locked = _neutral(sent[0], kode, "-")
-            limited = next(_neutral(r, kode, "-") for r in sent if r.status_code == 429)
+            locked = _neutral(sent[0], kode)
+            limited = next(_neutral(r, kode) for r in sent if r.status_code == 429)
             answers[name] = locked, limited
         assert answers["fast"] == answers["flask"]
         assert answers["fast"][0][0] == 409 and "WILAYAH_DIKUNCI" in answers["fast"][0][1]
