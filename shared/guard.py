@@ -104,6 +104,13 @@ def allowed(limits: ratelimit.Limits, method: str, authorization: str, address: 
     return limits.allow(*(_token_payload(authorization) or (None, None)), address=address)
 
 
+def sane_path(path: str) -> None:
+    """A path with a NUL byte names nothing (no code or id has one), and PostgreSQL could
+    not even compare it: answer 404 rather than let the query fail as a 500."""
+    if "\x00" in path:
+        raise Problem(404)
+
+
 def finish(resp: Response, service: str, method: str, path: str, authorization: str, request_id: str,
            started: float | None) -> None:
     """The security headers and request id on an answer, and its access-log line."""
@@ -132,6 +139,7 @@ def install(app: Flask, service: str) -> None:
         # No X-RateLimit-* headers: a refused request gets Retry-After (shared.web), which is what clients use.
         if not allowed(write_limits, request.method, request.headers.get("Authorization", ""), request.remote_addr):
             raise Problem(429)
+        sane_path(request.path)
 
     @app.after_request
     def _headers(resp: Response) -> Response:

@@ -100,6 +100,7 @@ class FastPath:
         try:
             if not guard.allowed(self.limits, "POST", authorization, environ.get("REMOTE_ADDR")):
                 raise Problem(429)
+            guard.sane_path(path)
             resp = hasil.receive(arguments["kontes"], arguments["kode_tps"], ENDPOINTS[rule.endpoint],
                                  authorization, headers.get("Idempotency-Key", ""),
                                  lambda: hasil.objek(_parse(environ["wsgi.input"].read(length))))

@@ -62,12 +62,12 @@ def _flask_body() -> dict:
 
 def _idempotency_key(header: str) -> str:
     key = header.strip()
-    if not key or len(key) > 200:
+    if not key or len(key) > 200 or not key.isprintable():
         raise Problem(400, "IDEMPOTENCY_KEY_WAJIB",
-                      "Header Idempotency-Key wajib diisi (maks. 200 karakter), unik untuk setiap pengiriman; "
-                      "pakai kunci yang sama saat mengirim ulang.",
-                      "The Idempotency-Key header is required (max 200 characters), unique per submission; "
-                      "reuse it when you retry.")
+                      "Header Idempotency-Key wajib diisi (maks. 200 karakter, tanpa karakter kontrol), unik untuk "
+                      "setiap pengiriman; pakai kunci yang sama saat mengirim ulang.",
+                      "The Idempotency-Key header is required (max 200 characters, no control characters), "
+                      "unique per submission; reuse it when you retry.")
     return key
 
 
@@ -77,6 +77,11 @@ def _alasan(body: dict, required: bool) -> str | None:
         raise Problem(422, temuan=[{"kode": "ALASAN_WAJIB",
                                     "pesan": "Alasan wajib diisi (mis. nomor berita acara pleno atau keputusan PSU).",
                                     "message": "A reason (alasan) is required, e.g. the plenary minutes or PSU decision.",
+                                    "fields": ["alasan"]}])
+    if isinstance(alasan, str) and "\x00" in alasan:  # PostgreSQL cannot store one
+        raise Problem(422, temuan=[{"kode": "ALASAN_TIDAK_SAH",
+                                    "pesan": "Alasan berisi karakter NUL (\\u0000); tulis ulang alasannya.",
+                                    "message": "The reason (alasan) contains a NUL character (\\u0000); retype it.",
                                     "fields": ["alasan"]}])
     return alasan.strip() if isinstance(alasan, str) else None
 

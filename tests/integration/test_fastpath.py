@@ -90,6 +90,9 @@ def _answers(path: Path, kode_tps: str, tokens: dict, desa: str) -> list:
         post(kode_tps, raw=b" " * (BODY_LIMIT + 1), key="k9", headers=kpps),  # Flask's: 413
         post(kode_tps, good, key="k9", headers=kpps, content_type="application/vnd.rekap+json"),
         post(kode_tps, good, key="k10", headers=kpps, suffix="/"),  # not a rule: Flask's 404
+        post(kode_tps, good, key="k\x0011", headers=kpps),  # a NUL in the key
+        post(kode_tps, {**good, "alasan": "BA \x00 12"}, key="k12", headers=ppk, suffix="/koreksi"),  # in alasan
+        post(kode_tps, good, key="k13", headers=ppk, suffix="%00"),  # in the path: no such TPS
     ]
     return [_neutral(r, kode_tps, unknown) for r in responses]
 
@@ -166,7 +169,7 @@ def test_the_fast_path_answers_every_write_as_flask_does(app, issue, tps_pool):
     flask_answers, flask_lines, flask_counted = results["flask"]
     fast_answers, fast_lines, fast_counted = results["fast"]
     assert [a[0] for a in flask_answers] == [201, 201, 409, 201, 422, 422, 422, 400, 400, 400, 400, 400, 401, 401,
-                                             403, 404, 404, 403, 422, 201, 422, 201, 415, 413, 201, 404]
+                                             403, 404, 404, 403, 422, 201, 422, 201, 415, 413, 201, 404, 400, 422, 404]
     for i, (expected, got) in enumerate(zip(flask_answers, fast_answers, strict=True)):
         assert got == expected, f"request {i}"
     assert fast_lines == flask_lines
