@@ -135,8 +135,9 @@ def install(app: Flask, service: str) -> None:
     app.extensions["rekap.limits"] = write_limits  # the C.Hasil fast path's, too: limits(app)
 
     @app.before_request
-    def _rate_limit():
-        # No X-RateLimit-* headers: a refused request gets Retry-After (shared.web), which is what clients use.
+    def _admit():
+        # The rate limit, then the path (the fast path's order too). No X-RateLimit-* headers:
+        # a refused request gets Retry-After (shared.web), which is what clients use.
         if not allowed(write_limits, request.method, request.headers.get("Authorization", ""), request.remote_addr):
             raise Problem(429)
         sane_path(request.path)
