@@ -160,10 +160,11 @@ def _store(rows: Sequence[dict]) -> list:
         # One submission the database refuses must not fail the others: each alone.
         return [_store([row])[0] for row in rows]
     outcomes = []
-    for row, (known, prior_sha, prior_jawaban, locked, has_current, jawaban) in zip(rows, results):
+    for row, result in zip(rows, results):
+        known, prior_sha, _, locked, has_current, jawaban = result
         decided = (not known or prior_sha is not None or locked is not None or jawaban is not None
                    or (row["jenis"] == "koreksi" and not has_current))
-        outcomes.append((known, prior_sha, prior_jawaban, locked, has_current, jawaban) if decided else RETRY)
+        outcomes.append(result if decided else RETRY)
     return outcomes
 
 
@@ -188,7 +189,7 @@ def save(*, kontes: str, kode_tps: str, jenis: str, isian: dict, angka: dict, st
     """Store a version. Raises NotFound, KeyConflict, Locked or NothingToCorrect."""
     row = {"k": kontes, "t": kode_tps, "key": key, "sha": sha, "jenis": jenis, "status": status,
            "angka": angka, "isian": isian, "temuan": temuan, "alasan": alasan, "oleh": oleh}
-    known, prior_sha, prior_jawaban, locked, has_current, jawaban = _group.submit(row, (kontes, kode_tps))
+    known, prior_sha, prior_jawaban, locked, _, jawaban = _group.submit(row, (kontes, kode_tps))
     if not known:
         raise NotFound(kode_tps)
     if prior_sha is not None:
