@@ -2,8 +2,9 @@
 
 A token is `id.role.wilayah.expiry` signed with SECRET_KEY (itsdangerous,
 HMAC-SHA256). The database keeps the id, what it grants and whether it was
-revoked, never the key: a database reader cannot forge a token, and a
-revoked token stops working within REVOCATION_CACHE seconds.
+revoked, never the key: a database reader cannot forge a token. A revoked
+token stops writing C.Hasil at once (the statement that stores one checks
+the token's row) and stops everything else within REVOCATION_CACHE seconds.
 
 Each role acts inside its wilayah, a code prefix, and ranks by breadth:
 kpps (one TPS) < pps (desa) < ppk (kecamatan) < kpu_kab < kpu_prov < kpu.
@@ -113,22 +114,30 @@ def peek(raw: str) -> tuple[str, str] | None:
     return peran, token_id
 
 
-def check(conn_factory, raw: str) -> Token:
-    """Verify a bearer token; TokenError if it must be refused."""
+def verify(raw: str) -> Token:
+    """A bearer token's signature, role and expiry, without the database; TokenError if it
+    must be refused. Its row (issued, not revoked) is still to be checked: check() does,
+    and so does the statement that stores a C.Hasil (services/intake/store.py)."""
     token_id, peran, wilayah, exp = _payload(raw)
     if peran not in PERAN:
         raise TokenError("role")
     if exp < time.time():
         raise TokenError("expired")
-    seen = _known.get(token_id)
+    return Token(token_id, peran, wilayah, exp)
+
+
+def check(conn_factory, raw: str) -> Token:
+    """Verify a bearer token, its row included; TokenError if it must be refused."""
+    tok = verify(raw)
+    seen = _known.get(tok.id)
     if seen is None or time.monotonic() - seen > REVOCATION_CACHE:
         with conn_factory() as conn:
-            row = conn.execute(text("SELECT dicabut FROM token WHERE id = :id"), {"id": token_id}).first()
+            row = conn.execute(text("SELECT dicabut FROM token WHERE id = :id"), {"id": tok.id}).first()
         if row is None or row.dicabut is not None:
-            _known.pop(token_id, None)
+            _known.pop(tok.id, None)
             raise TokenError("revoked")
-        _known[token_id] = time.monotonic()
-    return Token(token_id, peran, wilayah, exp)
+        _known[tok.id] = time.monotonic()
+    return tok
 
 
 def parse_ttl(value: str) -> timedelta:

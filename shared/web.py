@@ -264,9 +264,10 @@ def observe(service: str, method: str, rule, status: int, started: float | None)
     REQUESTS.labels(service, method, rule.rule if rule else "unmatched", status).observe(now - (started or now))
 
 
-def token(optional: bool = False, authorization: str | None = None):
+def token(optional: bool = False, authorization: str | None = None, row: bool = True):
     """The bearer token (shared.auth.Token) of an Authorization header, by default the
-    request's; 401 when missing or invalid."""
+    request's; 401 when missing or invalid. row=False leaves the token's row (revoked?)
+    to the caller, whose own statement checks it (auth.verify)."""
     from shared import auth
 
     header = request.headers.get("Authorization", "") if authorization is None else authorization
@@ -274,15 +275,17 @@ def token(optional: bool = False, authorization: str | None = None):
         if optional:
             return None
         raise Problem(401)
+    raw = header[len("Bearer "):].strip()
     try:
-        return auth.check(engine().connect, header[len("Bearer "):].strip())
+        return auth.check(engine().connect, raw) if row else auth.verify(raw)
     except auth.TokenError:
         raise Problem(401) from None
 
 
-def wajib(peran: str, kode: str, authorization: str | None = None):
-    """A token of at least `peran` whose wilayah contains `kode`; 401 or 403 otherwise."""
-    tok = token(authorization=authorization)
+def wajib(peran: str, kode: str, authorization: str | None = None, row: bool = True):
+    """A token of at least `peran` whose wilayah contains `kode`; 401 or 403 otherwise
+    (row: as for token())."""
+    tok = token(authorization=authorization, row=row)
     if not tok.minimal(peran) or not tok.mencakup(kode):
         raise Problem(403)
     return tok

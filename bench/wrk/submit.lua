@@ -1,6 +1,7 @@
 -- wrk script: POST a C.Hasil per request, cycling through the TPS of the
--- bodies file ("<kode_tps> <json>" per line), each with a fresh
--- Idempotency-Key, and report status counts and latency percentiles as JSON.
+-- bodies file ("<kode_tps> <token> <json>" per line: each TPS sends with its
+-- own KPPS token, as on election night), each with a fresh Idempotency-Key,
+-- and report status counts and latency percentiles as JSON.
 -- Run with exactly THREADS wrk threads (-t2): thread i takes TPS i, i+2, ...,
 -- so no two requests in flight are for the same TPS.
 local THREADS = 2
@@ -12,11 +13,11 @@ function setup(thread)
 end
 
 function init(args)
-  token, path = args[1], args[2]
+  local path = args[1]
   bodies = {}
   for line in io.lines(path) do
-    local kode, body = line:match("^(%S+) (.*)$")
-    bodies[#bodies + 1] = {kode, body}
+    local kode, token, body = line:match("^(%S+) (%S+) (.*)$")
+    bodies[#bodies + 1] = {kode, "Bearer " .. token, body}
   end
   sent, created, other = 0, 0, 0
 end
@@ -26,9 +27,9 @@ function request()
   sent = sent + 1
   return wrk.format("POST", "/api/v1/hasil/ppwp/" .. item[1], {
     ["Content-Type"] = "application/json",
-    ["Authorization"] = "Bearer " .. token,
+    ["Authorization"] = item[2],
     ["Idempotency-Key"] = string.format("bench-%d-%d-%d", id, sent, math.random(1, 2147483647)),
-  }, item[2])
+  }, item[3])
 end
 
 function response(status, headers, body)

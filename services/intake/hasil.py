@@ -94,7 +94,9 @@ def receive(kontes: str, kode_tps: str, jenis: str, authorization: str, idempote
 
     The 201 body is the answer's JSON exactly as stored with the version (so a replay
     is byte for byte the first answer), sent as it is: no parse and re-dump."""
-    tok = wajib(JENIS[jenis]["peran"], kode_tps, authorization)
+    # The token's row (revoked?) is checked by the statement that stores: no look-up of its
+    # own for each KPPS token, which on election night is new to the process nearly every time.
+    tok = wajib(JENIS[jenis]["peran"], kode_tps, authorization, row=False)
     key = _idempotency_key(idempotency_key)
     numbers = _paslon(kontes)
     body = body()
@@ -115,7 +117,9 @@ def receive(kontes: str, kode_tps: str, jenis: str, authorization: str, idempote
         saved = store.save(
             kontes=kontes, kode_tps=kode_tps, jenis=jenis, isian=body, angka=verdict.angka, status=status,
             temuan=temuan, oleh=tok.subjek, key=key, sha=hashlib.sha256(canonical.encode()).hexdigest(),
-            alasan=alasan)
+            alasan=alasan, token=tok.id)
+    except store.Revoked:
+        raise Problem(401) from None
     except store.NotFound:
         raise _tps_not_found(kontes, kode_tps) from None
     except store.NothingToCorrect:

@@ -36,6 +36,10 @@ class KeyConflict(Exception):
     """The Idempotency-Key was used before with another body."""
 
 
+class Revoked(Exception):
+    """The token the submission came with was revoked (or never issued here)."""
+
+
 class Locked(Exception):
     """A region above the TPS was locked after its plenary."""
 
@@ -70,13 +74,14 @@ SAVE = """
 WITH masuk AS (
     SELECT * FROM jsonb_to_recordset(CAST(%(rows)s AS jsonb)) AS r(
         i int, k text, t text, key text, sha text, jenis text, status text,
-        angka jsonb, isian jsonb, temuan jsonb, alasan text, oleh text)
+        angka jsonb, isian jsonb, temuan jsonb, alasan text, oleh text, token text)
 ), cek AS (
-    SELECT m.*, prior.isian_sha256 AS prior_sha, prior.jawaban AS prior_jawaban, locked.kode_wilayah AS locked,
+    SELECT m.*, m.token IS NULL OR valid.token IS NOT NULL AS sah, prior.isian_sha256 AS prior_sha, prior.jawaban AS prior_jawaban, locked.kode_wilayah AS locked,
         EXISTS (SELECT 1 FROM wilayah w WHERE w.kode = m.t AND w.tingkat = 'tps' AND EXISTS (
             SELECT 1 FROM kontes_wilayah kw WHERE kw.kontes = m.k
             AND (kw.kode_wilayah = '0' OR m.t LIKE kw.kode_wilayah || '%%'))) AS known
     FROM masuk m
+    LEFT JOIN LATERAL (SELECT id AS token FROM token WHERE id = m.token AND dicabut IS NULL LIMIT 1) valid ON true
     LEFT JOIN LATERAL (SELECT isian_sha256, jawaban FROM hasil
         WHERE kontes = m.k AND kode_tps = m.t AND idempotency_key = m.key LIMIT 1) prior ON true
     LEFT JOIN LATERAL (SELECT kode_wilayah FROM kunci
@@ -92,7 +97,7 @@ WITH masuk AS (
                               'temuan', c.temuan)
     FROM cek c LEFT JOIN current cur ON cur.k = c.k AND cur.t = c.t,
          LATERAL (SELECT COALESCE(cur.versi, 0) + 1 AS versi) v
-    WHERE c.known AND c.prior_sha IS NULL AND c.locked IS NULL AND (c.jenis <> 'koreksi' OR cur.versi IS NOT NULL)
+    WHERE c.sah AND c.known AND c.prior_sha IS NULL AND c.locked IS NULL AND (c.jenis <> 'koreksi' OR cur.versi IS NOT NULL)
     ORDER BY c.k, c.t
     ON CONFLICT DO NOTHING
     RETURNING id, kontes, kode_tps, versi, status, angka, jawaban
@@ -104,7 +109,7 @@ WITH masuk AS (
 ), queued AS (
     INSERT INTO outbox (kontes, kode, kedalaman) SELECT kontes, left(kode_tps, 10), 4 FROM new
 )
-SELECT c.known, c.prior_sha, c.prior_jawaban::text, c.locked, cur.versi IS NOT NULL, n.jawaban::text
+SELECT c.sah, c.known, c.prior_sha, c.prior_jawaban::text, c.locked, cur.versi IS NOT NULL, n.jawaban::text
 FROM cek c LEFT JOIN current cur ON cur.k = c.k AND cur.t = c.t
            LEFT JOIN new n ON n.kontes = c.k AND n.kode_tps = c.t
 ORDER BY c.i
@@ -161,8 +166,8 @@ def _store(rows: Sequence[dict]) -> list:
         return [_store([row])[0] for row in rows]
     outcomes = []
     for row, result in zip(rows, results):
-        known, prior_sha, _, locked, has_current, jawaban = result
-        decided = (not known or prior_sha is not None or locked is not None or jawaban is not None
+        sah, known, prior_sha, _, locked, has_current, jawaban = result
+        decided = (not sah or not known or prior_sha is not None or locked is not None or jawaban is not None
                    or (row["jenis"] == "koreksi" and not has_current))
         outcomes.append(result if decided else RETRY)
     return outcomes
@@ -185,11 +190,18 @@ class Versi:
 
 
 def save(*, kontes: str, kode_tps: str, jenis: str, isian: dict, angka: dict, status: str,
-         temuan: list[dict], oleh: str, key: str, sha: str, alasan: str | None = None) -> Versi:
-    """Store a version. Raises NotFound, KeyConflict, Locked or NothingToCorrect."""
+         temuan: list[dict], oleh: str, key: str, sha: str, alasan: str | None = None,
+         token: str | None = None) -> Versi:
+    """Store a version. Raises Revoked, NotFound, KeyConflict, Locked or NothingToCorrect.
+
+    `token`: the id of the bearer token the submission came with, whose row the statement
+    checks (issued, not revoked) as it stores: exact, and no round trip of its own. None
+    for callers with no token (`rekap import`, run by an operator)."""
     row = {"k": kontes, "t": kode_tps, "key": key, "sha": sha, "jenis": jenis, "status": status,
-           "angka": angka, "isian": isian, "temuan": temuan, "alasan": alasan, "oleh": oleh}
-    known, prior_sha, prior_jawaban, locked, _, jawaban = _group.submit(row, (kontes, kode_tps))
+           "angka": angka, "isian": isian, "temuan": temuan, "alasan": alasan, "oleh": oleh, "token": token}
+    sah, known, prior_sha, prior_jawaban, locked, _, jawaban = _group.submit(row, (kontes, kode_tps))
+    if not sah:
+        raise Revoked(token)
     if not known:
         raise NotFound(kode_tps)
     if prior_sha is not None:

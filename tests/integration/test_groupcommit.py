@@ -1,6 +1,7 @@
 """The intake's group commit against real PostgreSQL: a batch that meets another
-writer's uncommitted twin stores its submission in the next batch, and a
-submission the database refuses fails alone, not its whole batch."""
+writer's uncommitted twin stores its submission in the next batch, a
+submission the database refuses fails alone, not its whole batch, and the
+statement refuses a submission whose token's row is revoked or missing."""
 
 import hashlib
 import json
@@ -11,7 +12,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from shared import sintetis
+from shared import auth, sintetis
 from shared.db.engine import engine
 from shared.domain.hasil import ratakan
 from services.intake import store
@@ -26,10 +27,10 @@ def _row(kode_tps: str, key: str, **extra) -> dict:
             "alasan": None, "oleh": "test", **extra}
 
 
-def _save(row: dict) -> store.Versi:
+def _save(row: dict, token: str | None = None) -> store.Versi:
     return store.save(kontes=row["k"], kode_tps=row["t"], jenis=row["jenis"], isian=row["isian"],
                       angka=row["angka"], status=row["status"], temuan=row["temuan"], oleh=row["oleh"],
-                      key=row["key"], sha=row["sha"], alasan=row["alasan"])
+                      key=row["key"], sha=row["sha"], alasan=row["alasan"], token=token)
 
 
 def _versions(kode_tps: str) -> list[tuple]:
@@ -105,5 +106,20 @@ def test_a_submission_the_database_refuses_fails_alone(services, tps_pool):
     rows = [_row(first, "a"), _row(second, "b", alasan="nul \x00 byte"), _row(third, "c")]
     outcomes = store._store(rows)
     assert isinstance(outcomes[1], psycopg.Error)
-    assert [json.loads(outcomes[i][5])["versi"] for i in (0, 2)] == [1, 1]
+    assert [json.loads(outcomes[i][-1])["versi"] for i in (0, 2)] == [1, 1]
     assert _versions(first) == [(1, "a")] and _versions(second) == [] and _versions(third) == [(1, "c")]
+
+
+def test_the_statement_stores_only_with_a_token_row_that_is_issued_and_not_revoked(services, tps_pool):
+    _, (kode_tps, *_) = tps_pool()
+    with engine().begin() as conn:
+        _, valid = auth.issue(conn, "kpps", kode_tps, auth.parse_ttl("1h"))
+        _, revoked = auth.issue(conn, "kpps", kode_tps, auth.parse_ttl("1h"))
+        auth.revoke(conn, revoked.id)
+    for token in (revoked.id, "never-issued"):
+        with pytest.raises(store.Revoked):
+            _save(_row(kode_tps, f"by {token}"), token)
+    assert _versions(kode_tps) == []
+    assert _save(_row(kode_tps, "valid"), valid.id).jawaban["versi"] == 1
+    assert _save(_row(kode_tps, "no token"), None).jawaban["versi"] == 2  # rekap import: an operator's
+    assert _versions(kode_tps) == [(1, "valid"), (2, "no token")]

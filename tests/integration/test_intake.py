@@ -93,16 +93,22 @@ def test_expired_revoked_and_forged_tokens_are_refused(stack, client, issue, tps
     assert actions == ["token_terbit", "token_cabut"]
 
 
-def test_a_token_revoked_while_in_use_stops_within_the_cache_window(stack, client, issue, tps_pool):
+def test_a_token_revoked_while_in_use_stops_writing_at_once_and_reading_within_the_cache_window(
+        stack, client, issue, tps_pool):
     _, tps = tps_pool()
     with engine().begin() as conn:
         raw, tok = auth.issue(conn, "kpps", tps[0], auth.parse_ttl("1h"))
-    kpps = client(raw)
-    assert kpps.submit(tps[0], body_for(tps[0])).status_code == 201
+    kpps, body, key = client(raw), body_for(tps[0]), str(uuid.uuid4())
+    assert kpps.submit(tps[0], body, key=key).status_code == 201
     with engine().begin() as conn:
         auth.revoke(conn, tok.id)
+    # A write checks the token's row in the statement that stores: refused at once,
+    # a replay of the earlier submission too, and nothing stored.
+    for refused in (kpps.submit(tps[0], body_for(tps[0])), kpps.submit(tps[0], body, key=key)):
+        assert refused.status_code == 401 and refused.json()["kode"] == "TOKEN_TIDAK_VALID", refused.text
+    assert len(versions(tps[0])) == 1
     time.sleep(auth.REVOCATION_CACHE + 0.5)
-    assert kpps.submit(tps[0], body_for(tps[0])).status_code == 401
+    assert kpps.session.get(f"{kpps.base}/api/v1/hasil/ppwp/{tps[0]}", timeout=30).status_code == 401
 
 
 # --- retries and races ------------------------------------------------------------
