@@ -9,13 +9,12 @@ import json
 import logging
 import os
 import re
-import sys
 import time
 import uuid
 
 from flask import Flask, Response, g, request
 
-from shared import ratelimit, settings
+from shared import loglines, ratelimit, settings
 from shared.web import Problem
 
 access = logging.getLogger("rekap.access")
@@ -65,7 +64,7 @@ def _logging() -> None:
     root = logging.getLogger()
     if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = loglines.Batched()  # stderr, a write per batch of lines rather than per request
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())

@@ -6,6 +6,7 @@ import json
 import requests
 
 from shared import sintetis
+from tests.integration.conftest import eventually
 
 
 def test_security_headers_and_request_id(stack):
@@ -35,9 +36,16 @@ def test_a_kpps_token_is_rate_limited_with_a_clear_answer(stack, client, issue, 
     # Another TPS's token is not affected.
     assert client(issue("kpps", tps[1])).submit(tps[1], sintetis.hasil(tps[1], [1, 2, 3])).status_code == 201
 
-    log = (stack.log_dir / "intake.log").read_text()
-    assert raw not in log  # the secret never reaches the log
-    lines = [json.loads(x) for x in log.splitlines() if x.startswith("{") and '"request"' in x]
-    mine = [x for x in lines if x.get("path") == f"/api/v1/hasil/ppwp/{tps[0]}"]
-    assert {x["status"] for x in mine} >= {201, 429}
-    assert all(x["token"] and x["request_id"] for x in mine)
+    def mine() -> list[dict]:
+        lines = [json.loads(x) for x in _log(stack).splitlines() if x.startswith("{") and '"request"' in x]
+        return [x for x in lines if x.get("path") == f"/api/v1/hasil/ppwp/{tps[0]}"]
+
+    # Access lines are written in batches, within loglines.FLUSH_SECONDS.
+    eventually(lambda: len(mine()) == 33, 5, "every request's access line")
+    assert raw not in _log(stack)  # the secret never reaches the log
+    assert {x["status"] for x in mine()} == {201, 429}
+    assert all(x["token"] and x["request_id"] for x in mine())
+
+
+def _log(stack) -> str:
+    return (stack.log_dir / "intake.log").read_text()
