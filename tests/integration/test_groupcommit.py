@@ -8,6 +8,7 @@ import json
 import threading
 import time
 
+import orjson
 import psycopg
 import pytest
 from sqlalchemy import text
@@ -102,12 +103,15 @@ def test_a_twin_first_version_from_another_writer_is_stored_after_it(services, t
 
 
 def test_a_submission_the_database_refuses_fails_alone(services, tps_pool):
-    _, (first, second, third, *_) = tps_pool()
-    rows = [_row(first, "a"), _row(second, "b", alasan="nul \x00 byte"), _row(third, "c")]
+    _, (first, second, third, fourth, *_) = tps_pool()
+    # One that PostgreSQL refuses (a NUL), one that cannot even be encoded (a lone surrogate).
+    rows = [_row(first, "a"), _row(second, "b", alasan="nul \x00 byte"), _row(third, "c"),
+            _row(fourth, "d", alasan="lone \ud800 surrogate")]
     outcomes = store._store(rows)
-    assert isinstance(outcomes[1], psycopg.Error)
+    assert isinstance(outcomes[1], psycopg.Error) and isinstance(outcomes[3], orjson.JSONEncodeError)
     assert [json.loads(outcomes[i][-1])["versi"] for i in (0, 2)] == [1, 1]
-    assert _versions(first) == [(1, "a")] and _versions(second) == [] and _versions(third) == [(1, "c")]
+    assert _versions(first) == [(1, "a")] and _versions(third) == [(1, "c")]
+    assert _versions(second) == [] and _versions(fourth) == []
 
 
 def test_the_statement_stores_only_with_a_token_row_that_is_issued_and_not_revoked(services, tps_pool):

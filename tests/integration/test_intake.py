@@ -170,13 +170,15 @@ def test_correction_of_nothing_is_404(stack, client, issue, tps_pool):
     assert resp.status_code == 404 and resp.json()["kode"] == "BELUM_ADA_HASIL"
 
 
-def test_a_nul_byte_gets_a_clear_answer_and_changes_nothing(stack, client, issue, tps_pool):
-    # PostgreSQL can neither store nor compare a NUL: unchecked, each of these was a 500.
+def test_a_nul_byte_or_a_lone_surrogate_gets_a_clear_answer_and_changes_nothing(stack, client, issue, tps_pool):
+    # PostgreSQL can neither store nor compare a NUL, nor store a lone surrogate (JSON
+    # can spell one, "\ud800"): unchecked, each of these was a 500.
     _, tps = tps_pool()
     ppk = client(issue("ppk", tps[0][:6]))
     assert ppk.submit(tps[0], body_for(tps[0])).status_code == 201
-    resp = ppk.submit(tps[0], {**body_for(tps[0]), "alasan": "BA pleno \x00 7"}, path="/koreksi")
-    assert resp.status_code == 422 and [t["kode"] for t in resp.json()["temuan"]] == ["ALASAN_TIDAK_SAH"]
+    for alasan in ("BA pleno \x00 7", "BA pleno \ud800 7"):
+        resp = ppk.submit(tps[0], {**body_for(tps[0]), "alasan": alasan}, path="/koreksi")
+        assert resp.status_code == 422 and [t["kode"] for t in resp.json()["temuan"]] == ["ALASAN_TIDAK_SAH"]
     resp = ppk.submit(tps[0] + "%00", body_for(tps[0]))
     assert resp.status_code == 404 and resp.headers["Content-Type"] == "application/problem+json"
     resp = ppk.session.get(f"{stack.intake_url}/api/v1/hasil/ppwp/{tps[0]}%00/riwayat", timeout=30)
