@@ -32,7 +32,10 @@ class _Slot:
     def __init__(self, item: Any, key: Hashable):
         self.item = item
         self.key = key
-        self.ready = threading.Event()  # set when answered, or when told to lead
+        # Released once: when answered, or when told to lead. A lock held from the start
+        # is the cheapest one-shot signal (an Event builds a Condition for every item).
+        self.ready = threading.Lock()
+        self.ready.acquire()
         self.outcome: Any = RETRY
         self.attempts = 0
 
@@ -56,7 +59,7 @@ class GroupCommit:
             leading = not self._running
             self._running = True
         if not leading:
-            slot.ready.wait()
+            slot.ready.acquire()
         if not slot.answered():  # told to lead
             self._lead(slot)
         if isinstance(slot.outcome, BaseException):
@@ -94,13 +97,13 @@ class GroupCommit:
                     continue
                 slot.outcome = RuntimeError("stored nothing after retries") if outcome is RETRY else outcome
                 if slot is not own:
-                    slot.ready.set()
+                    slot.ready.release()
             with self._lock:
                 self._waiting[:0] = again  # first in the next batch: they are the oldest
                 if not own.answered():
                     continue
                 if self._waiting:
-                    self._waiting[0].ready.set()  # unanswered: it leads
+                    self._waiting[0].ready.release()  # unanswered: it leads
                 else:
                     self._running = False
                 return
