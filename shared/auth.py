@@ -10,6 +10,7 @@ Each role acts inside its wilayah, a code prefix, and ranks by breadth:
 kpps (one TPS) < pps (desa) < ppk (kecamatan) < kpu_kab < kpu_prov < kpu.
 """
 
+import hashlib
 import secrets
 import time
 from dataclasses import dataclass
@@ -51,13 +52,15 @@ class TokenError(Exception):
     """No valid token: bad signature, expired, revoked or unknown."""
 
 
+SALT = "rekap-token"
 _serializers: dict[str, URLSafeSerializer] = {}
 
 
 def _serializer() -> URLSafeSerializer:
     key = settings.load().secret_key
     if key not in _serializers:
-        _serializers[key] = URLSafeSerializer(key, salt="rekap-token")
+        # SHA-256 named: itsdangerous signs with SHA-1 unless told otherwise.
+        _serializers[key] = URLSafeSerializer(key, salt=SALT, signer_kwargs={"digest_method": hashlib.sha256})
     return _serializers[key]
 
 
