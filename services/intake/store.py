@@ -69,15 +69,17 @@ def paslon(kontes: str) -> list[int] | None:
 # lock on the current pointer, taken in one order (kontes, TPS) by every batch. The
 # first version of a TPS has no row to lock: twin first versions meet at the unique
 # constraint, and the later one, skipped (DO NOTHING), goes again in the next batch,
-# as does a twin of an Idempotency-Key. The lookups are LATERAL with LIMIT so that
-# each is an index probe per submission, not a join over the whole table.
+# as does a twin of an Idempotency-Key. A submission whose token's row is revoked or
+# missing (`sah` false) stores nothing. The lookups are LATERAL with LIMIT so that each
+# is an index probe per submission, not a join over (or a hash of) the whole table.
 SAVE = """
 WITH masuk AS (
     SELECT * FROM jsonb_to_recordset(CAST(%(rows)s AS jsonb)) AS r(
         i int, k text, t text, key text, sha text, jenis text, status text,
         angka jsonb, isian jsonb, temuan jsonb, alasan text, oleh text, token text)
 ), cek AS (
-    SELECT m.*, m.token IS NULL OR valid.token IS NOT NULL AS sah, prior.isian_sha256 AS prior_sha, prior.jawaban AS prior_jawaban, locked.kode_wilayah AS locked,
+    SELECT m.*, m.token IS NULL OR valid.token IS NOT NULL AS sah,
+        prior.isian_sha256 AS prior_sha, prior.jawaban AS prior_jawaban, locked.kode_wilayah AS locked,
         EXISTS (SELECT 1 FROM wilayah w WHERE w.kode = m.t AND w.tingkat = 'tps' AND EXISTS (
             SELECT 1 FROM kontes_wilayah kw WHERE kw.kontes = m.k
             AND (kw.kode_wilayah = '0' OR m.t LIKE kw.kode_wilayah || '%%'))) AS known
@@ -98,7 +100,8 @@ WITH masuk AS (
                               'temuan', c.temuan)
     FROM cek c LEFT JOIN current cur ON cur.k = c.k AND cur.t = c.t,
          LATERAL (SELECT COALESCE(cur.versi, 0) + 1 AS versi) v
-    WHERE c.sah AND c.known AND c.prior_sha IS NULL AND c.locked IS NULL AND (c.jenis <> 'koreksi' OR cur.versi IS NOT NULL)
+    WHERE c.sah AND c.known AND c.prior_sha IS NULL AND c.locked IS NULL
+      AND (c.jenis <> 'koreksi' OR cur.versi IS NOT NULL)
     ORDER BY c.k, c.t
     ON CONFLICT DO NOTHING
     RETURNING id, kontes, kode_tps, versi, status, angka, jawaban
