@@ -39,7 +39,8 @@ class Batched(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:  # with self.lock held (Handler.handle)
         try:
-            self._lines.append((self.format(record) + "\n").encode())
+            # As stderr itself would: a lone surrogate (a client's "\ud800") escaped, not refused.
+            self._lines.append((self.format(record) + "\n").encode("utf-8", "backslashreplace"))
         except Exception:  # noqa: BLE001 - as logging.StreamHandler: a bad record must not fail a request
             self.handleError(record)
             return

@@ -48,6 +48,12 @@ def test_a_warning_is_written_at_once_with_the_lines_before_it():
     assert _read(fd) == b"request\ntrouble\n"
 
 
+def test_a_line_that_utf8_cannot_encode_is_written_escaped_as_stderr_would():
+    handler, fd = _handler()
+    handler.handle(_record("path /hasil/\ud800 ok", logging.WARNING))
+    assert _read(fd) == b"path /hasil/\\ud800 ok\n"
+
+
 def test_chunks_keep_every_line_whole_within_the_size():
     lines = [b"a" * 30 + b"\n", b"b" * 30 + b"\n", b"c" * 90 + b"\n", b"d\n"]
     pieces = loglines.chunks(lines, 64)
