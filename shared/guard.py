@@ -12,6 +12,7 @@ import os
 import re
 import time
 
+import orjson
 from flask import Flask, Response, g, request
 
 from shared import loglines, ratelimit, settings
@@ -42,15 +43,31 @@ CSP_PAGE = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line, for log shippers."""
+    """One JSON object per line, for log shippers.
+
+    Formatting was half of an access line's cost (6.6 of 13.5 µs), so the time's text is
+    made once a second and the line encoded with orjson: 3 to 8.5% less CPU per C.Hasil
+    in three interleaved comparisons (docs/reliability.md, "Access log")."""
+
+    _second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"waktu": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)),
-                 "level": record.levelname, "logger": record.name, "pesan": record.getMessage()}
+        entry = {"waktu": self._waktu(record.created), "level": record.levelname, "logger": record.name,
+                 "pesan": record.getMessage()}
         entry.update(getattr(record, "rincian", {}))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        try:
+            return orjson.dumps(entry, option=orjson.OPT_NON_STR_KEYS).decode()
+        except orjson.JSONEncodeError:  # e.g. a lone surrogate, which json writes as it is
+            return json.dumps(entry, ensure_ascii=False)
+
+    def _waktu(self, created: float) -> str:
+        second = int(created)
+        known = self._second
+        if known[0] != second:
+            known = self._second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        return known[1]
 
 
 def _logging() -> None:
