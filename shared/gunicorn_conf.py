@@ -3,7 +3,7 @@
 Threads rather than many processes: a request spends most of its time
 waiting on PostgreSQL, and 2-core hosts are the norm at KPU offices.
 Override with the usual GUNICORN_CMD_ARGS or WEB_CONCURRENCY / WEB_THREADS
-(the intake, mostly Python per request, runs one process per core with 4
+(the intake, mostly Python per request, runs one process per core with 8
 threads: services/intake/gunicorn_conf.py); requests whose body is still
 arriving get WEB_UPLOAD_THREADS more (shared/gunicorn_worker.py).
 """
