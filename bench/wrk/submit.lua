@@ -2,6 +2,8 @@
 -- bodies file ("<kode_tps> <token> <json>" per line: each TPS sends with its
 -- own KPPS token, as on election night), each with a fresh Idempotency-Key,
 -- and report status counts and latency percentiles as JSON.
+-- Arguments: the bodies file, then a run id unique to this wrk run, which every
+-- key carries: a key of an earlier run would be a replay, not a new submission.
 -- Run with exactly THREADS wrk threads (-t2): thread i takes TPS i, i+2, ...,
 -- so no two requests in flight are for the same TPS.
 local THREADS = 2
@@ -14,6 +16,7 @@ end
 
 function init(args)
   local path = args[1]
+  run = args[2]
   bodies = {}
   for line in io.lines(path) do
     local kode, token, body = line:match("^(%S+) (%S+) (.*)$")
@@ -28,7 +31,7 @@ function request()
   return wrk.format("POST", "/api/v1/hasil/ppwp/" .. item[1], {
     ["Content-Type"] = "application/json",
     ["Authorization"] = item[2],
-    ["Idempotency-Key"] = string.format("bench-%d-%d-%d", id, sent, math.random(1, 2147483647)),
+    ["Idempotency-Key"] = string.format("bench-%s-%d-%d", run, id, sent),
   }, item[3])
 end
 

@@ -55,6 +55,29 @@ def test_processes_together_refuse_exactly_at_the_limit_once_their_shares_are_kn
     eventually(lambda: _count(url, token) == 60, 5.0)  # refused hits count too, as in `limits`
 
 
+def test_one_flush_adds_every_counter_and_learns_each_total_back(services):
+    # With a KPPS token per TPS, a flush carries hundreds of counters in one script call:
+    # each must land on its own key, and each total come back to its own window.
+    url = settings.load().redis_url
+    one, two = _limits(url), _limits(url)
+    hits = {uuid.uuid4().hex: 1 + i % 5 for i in range(300)}
+    for token, n in hits.items():
+        for _ in range(n):
+            one.allow("kpps", token, None)
+    one.storage.flush()  # its flusher thread may be sending some of them: wait for all
+    eventually(lambda: all(_count(url, token) == n for token, n in hits.items()), 5.0)
+    client = redis.Redis.from_url(url)
+    assert all(0 < client.ttl(_key(token)) <= 60 for token in hits)
+    for token in hits:
+        two.allow("kpps", token, None)
+    two.storage.flush()
+    prefix = f"{ratelimit.KEY_PREFIX}:"
+    # Learnt back from Redis by whichever flush sent each hit of two's: one's hits too.
+    eventually(lambda: all(two.storage.get(_key(token).removeprefix(prefix)) == n + 1
+                           for token, n in hits.items()), 5.0)
+    assert all(_count(url, token) == n + 1 for token, n in hits.items())
+
+
 def test_a_flood_through_many_processes_passes_the_limit_by_at_most_their_shares(services):
     url, token = settings.load().redis_url, uuid.uuid4().hex
     workers = [_limits(url) for _ in range(4)]
