@@ -37,11 +37,13 @@ log = logging.getLogger(__name__)
 TIME_BUDGET = 3.0  # seconds of work per task before handing over to a fresh one
 BUSY_PAUSE = 0.02  # when a pass found only regions other workers hold, let them finish
 # A pass that claimed only a few rows is followed by a short pause: under a steady
-# stream of submissions each pass then rolls up a tenth of a second's worth in one
+# stream of submissions each pass then rolls up a few tenths of a second's worth in one
 # batch, instead of many passes of a few rows each (a pass costs five transactions
 # whatever it finds: that fixed cost was most of the recap's CPU under load).
-# It adds at most PASS_PAUSE to the lag after the last submission.
-PASS_PAUSE = 0.1
+# It adds at most PASS_PAUSE to the lag after the last submission. 0.3 s rather than
+# 0.1: the recap then cost a third less CPU per C.Hasil, CPU the intake gets on a
+# 2-core host, for a lag still far inside its 2 s (docs/scaling.md).
+PASS_PAUSE = 0.3
 SMALL_PASS = 200
 # A level above the desa is rolled up at most this often while the levels below it still
 # have work: during a burst, a kabupaten is not recomputed after every desa. Once the
