@@ -1,6 +1,6 @@
 -- wrk script: POST a C.Hasil per request, cycling through the TPS of the
 -- bodies file ("<kode_tps> <token> <json>" per line: each TPS sends with its
--- own KPPS token, as on election night), each with a fresh Idempotency-Key,
+-- own KPPS tokens, as on election night), each with a fresh Idempotency-Key,
 -- and report status counts and latency percentiles as JSON.
 -- Arguments: the bodies file, then a run id unique to this wrk run, which every
 -- key carries: a key of an earlier run would be a replay, not a new submission.
